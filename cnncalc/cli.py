@@ -1,0 +1,246 @@
+"""The command line: typer commands only — parse options, load, analyze, render; errors exit 2."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cnncalc import __version__
+from cnncalc.errors import CnncalcError, Position, SourceError
+
+app = typer.Typer(
+    name="cnncalc",
+    help="Shapes, parameters, MACs, memory and receptive fields of CNNs, by PyTorch's rules.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(str, Enum):
+    """Output formats."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+Sources = Annotated[
+    list[str],
+    typer.Argument(
+        help="Network files (.yaml, '-' for stdin) or inline layers in call form, "
+        "e.g. \"Conv2d(3, 16, 3)\" (several, or separated by ';').",
+        metavar="SOURCE...",
+        show_default=False,
+    ),
+]
+InputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--input", "-i", help="Input shape, e.g. 1,3,224,224 (overrides the file's).", show_default=False
+    ),
+]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o", help="Write to this file (atomically) instead of stdout.", show_default=False
+    ),
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback on errors.")]
+WidthOpt = Annotated[
+    int | None,
+    typer.Option("--width", help="Table width in characters (default: the terminal's).", show_default=False),
+]
+ColorOpt = Annotated[
+    bool, typer.Option("--color/--no-color", help="Colour in tables (NO_COLOR is respected).")
+]
+
+
+def _fail(exc: CnncalcError, fmt: Format | None) -> None:
+    """The single error exit: one line on stderr (JSON with --format json), exit code 2."""
+    if fmt is Format.json:
+        pos = exc.position
+        error = {
+            "message": exc.message if exc.layer is None else f"{exc.layer}: {exc.message}",
+            "file": pos.file if pos else None,
+            "line": pos.line if pos else None,
+            "column": pos.column if pos else None,
+            "layer": exc.layer,
+        }
+        sys.stderr.write(json.dumps({"error": error}) + "\n")
+    else:
+        sys.stderr.write(f"{exc}\n")
+    raise typer.Exit(2)
+
+
+@contextlib.contextmanager
+def _errors(debug: bool, fmt: Format | None = None) -> Iterator[None]:
+    try:
+        yield
+    except CnncalcError as exc:
+        if debug:
+            raise
+        _fail(exc, fmt)
+
+
+def _write(text: str, output: Path | None) -> None:
+    """Write to stdout, or to ``output`` through a temporary file renamed into place."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise SourceError(f"cannot write: directory {str(folder)!r} does not exist", Position(str(output)))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _color(color: bool) -> bool:
+    return color and not os.environ.get("NO_COLOR")
+
+
+def _show(renderables: list[Any], output: Path | None, width: int | None, color: bool) -> None:
+    """Print rich renderables to the terminal, or as plain text to ``--output``."""
+    from cnncalc.render.table import to_text
+
+    if output is not None:
+        _write(to_text(renderables, width or 100, color=False), output)
+        return
+    from rich.console import Console
+
+    console = Console(width=width, no_color=not _color(color), highlight=False)
+    for item in renderables:
+        console.print(item)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cnncalc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Shapes, parameters, MACs, memory and receptive fields of CNNs, by PyTorch's rules.
+
+    Exit codes: 0 success, 1 a well-formed "no" (equiv), 2 any error.
+    """
+
+
+def _load(sources: list[str], input_shape: str | None) -> list[Any]:
+    from cnncalc.engine.analyze import analyze
+    from cnncalc.sources import load_sources, parse_input_option
+
+    shape = parse_input_option(input_shape) if input_shape is not None else None
+    return [analyze(net) for net in load_sources(sources, shape)]
+
+
+@app.command(
+    epilog="Examples:\n\n  cnncalc shape examples/vgg16.yaml\n\n"
+    '  cnncalc shape -i 4,2,3,5 "Conv2d(2, 3, kernel_size=(3, 5), padding=(1, 2))" --format json'
+)
+def shape(
+    sources: Sources,
+    input: InputOpt = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    flops: Annotated[bool, typer.Option("--flops", help="Show FLOPs (2 × MACs) instead of MACs.")] = False,
+    width: WidthOpt = None,
+    color: ColorOpt = True,
+    debug: DebugOpt = False,
+) -> None:
+    """Output shape, parameters, MACs and memory of every layer, and the totals."""
+    with _errors(debug, format):
+        reports = _load(sources, input)
+        if format is Format.table:
+            from cnncalc.render.table import shape_tables
+
+            _show(shape_tables(reports, flops), output, width, color)
+        elif format is Format.json:
+            from cnncalc.render import jsonout
+
+            _write(jsonout.render(reports, flops), output)
+        elif format is Format.csv:
+            from cnncalc.render import csvout
+
+            _write(csvout.render(reports, flops), output)
+        else:
+            from cnncalc.render import markdown
+
+            _write(markdown.render(reports, flops), output)
+
+
+@app.command(epilog="Example:\n\n  cnncalc check examples/*.yaml")
+def check(sources: Sources, input: InputOpt = None, debug: DebugOpt = False) -> None:
+    """Validate networks without printing figures: exit 0 and 'ok' per network, or the error."""
+    with _errors(debug):
+        reports = _load(sources, input)
+        for report in reports:
+            typer.echo(f"ok: {report.name or 'network'} ({len(report.layers)} layers)")
+
+
+@app.command(epilog="Examples:\n\n  cnncalc layers\n\n  cnncalc layers conv --format json")
+def layers(
+    match: Annotated[
+        str | None, typer.Argument(help="Only kinds whose name contains this.", show_default=False)
+    ] = None,
+    format: FormatOpt = Format.table,
+    debug: DebugOpt = False,
+) -> None:
+    """Every supported layer type with its arguments and defaults, in PyTorch's order."""
+    from cnncalc.spec.catalogue import catalogue, signature
+
+    with _errors(debug, format):
+        entries = [e for e in catalogue() if match is None or match.lower() in e.kind.lower()]
+        if format is Format.json:
+            _write(json.dumps([e.to_dict() for e in entries], indent=2) + "\n", None)
+        else:
+            _write("".join(signature(e) + "\n" for e in entries), None)
+
+
+@app.command(epilog="Example:\n\n  cnncalc schema > cnncalc.schema.json")
+def schema() -> None:
+    """The JSON Schema of the network file, for editors with a YAML language server."""
+    from cnncalc.spec.schema import network_schema
+
+    _write(json.dumps(network_schema(), indent=2) + "\n", None)
+
+
+def main() -> None:
+    """Console entry point: Ctrl-C exits 130 and a closed pipe ends quietly."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("cnncalc: interrupted\n")
+        sys.exit(130)
+    except BrokenPipeError:
+        # stdout's reader went away (``| head``): silence the interpreter's flush at exit
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)

@@ -1,0 +1,1 @@
+"""The graph of layer nodes and the analysis that walks it."""

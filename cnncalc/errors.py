@@ -1,0 +1,62 @@
+"""The one exception tree: every error carries where (file, line, column, layer) and what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in what the user wrote: a file (or ``<arg N>``/``<stdin>``), 1-based line and column."""
+
+    file: str
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class CnncalcError(Exception):
+    """Base of every error cnncalc reports to a user (exit code 2, one line, no traceback)."""
+
+    def __init__(self, message: str, position: Position | None = None, layer: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.position = position
+        self.layer = layer
+
+    def located(self, position: Position | None) -> CnncalcError:
+        """Attach a position unless one is already known; returns self for chaining."""
+        if self.position is None:
+            self.position = position
+        return self
+
+    def __str__(self) -> str:
+        where = f"{self.position}: " if self.position is not None else ""
+        layer = f"{self.layer}: " if self.layer else ""
+        return f"{where}{layer}{self.message}"
+
+
+class SourceError(CnncalcError):
+    """A file or stream that cannot be read: missing, a directory, not UTF-8, empty."""
+
+
+class SpecError(CnncalcError):
+    """A network file or call form that is not well formed: YAML syntax, unknown type or argument."""
+
+
+class GeometryError(CnncalcError):
+    """A layer that PyTorch would reject for its input: the shape arithmetic failed.
+
+    ``argument`` names the constructor argument at fault, when one is, so the error can point
+    at the place it was written.
+    """
+
+    def __init__(self, message: str, argument: str | None = None):
+        super().__init__(message)
+        self.argument = argument
+
+
+class GraphError(CnncalcError):
+    """A network whose wiring is wrong: unknown references, cycles, unused layers."""

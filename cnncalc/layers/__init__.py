@@ -1,0 +1,40 @@
+"""Layer kinds, one module per family; each kind owns its geometry (shape, parameters, MACs)."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+
+from cnncalc.layers.base import REGISTRY, Geometry, Layer, Shape, Spatial, Window
+
+_FAMILIES = ("conv", "pool", "norm", "linear", "activation", "pad", "reshape")
+
+
+def registry() -> dict[str, type[Layer]]:
+    """Every known layer kind by lower-cased name (aliases included), importing families once."""
+    if not REGISTRY:
+        for family in _FAMILIES:
+            importlib.import_module(f"cnncalc.layers.{family}")
+    return REGISTRY
+
+
+def kinds() -> list[type[Layer]]:
+    """Every layer kind once, sorted by canonical name."""
+    return sorted({cls for cls in registry().values()}, key=lambda cls: cls.kind)
+
+
+def lookup(name: str) -> type[Layer] | None:
+    """The layer kind called ``name`` (case-insensitive), or None."""
+    return registry().get(name.lower())
+
+
+def suggest(name: str) -> str | None:
+    """The known layer name closest to ``name``, for "did you mean" hints."""
+    names = {cls.kind: cls.kind for cls in kinds()}
+    names.update({cls.lazy_alias: cls.lazy_alias for cls in kinds() if cls.lazy_alias})
+    lowered = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[close[0]] if close else None
+
+
+__all__ = ["Geometry", "Layer", "Shape", "Spatial", "Window", "kinds", "lookup", "registry", "suggest"]

@@ -1,0 +1,151 @@
+"""The layer base class, the registry of layer kinds, and the small shape helpers they share."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from cnncalc.errors import GeometryError
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Window:
+    """One spatial axis of a sliding-window layer, seen from its input (Araujo et al., Distill 2019).
+
+    Output unit ``u`` reads input positions ``u*stride - pad .. u*stride - pad + size - 1``.
+    """
+
+    size: Fraction
+    stride: Fraction
+    pad: Fraction
+
+
+# How a layer moves in space: a window per spatial axis, "identity" (element-wise, no spatial
+# change), or "global" (every output sees the whole input, e.g. Flatten, Linear, global pooling).
+# "unknown" marks a layer whose map is not derived yet; it is reported, never guessed.
+Spatial = tuple[Window, ...] | Literal["identity", "global", "unknown"]
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """What one layer does to one input shape: output shape, parameters, MACs, spatial map."""
+
+    output: Shape
+    params: int = 0
+    macs: int = 0
+    spatial: Spatial = "identity"
+
+
+class Layer(BaseModel):
+    """A layer kind: its fields are PyTorch's constructor arguments, in PyTorch's positional order.
+
+    Subclasses set ``kind`` (the canonical ``torch.nn`` class name) and implement :meth:`apply`.
+    """
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
+
+    kind: ClassVar[str] = ""
+    # The argument PyTorch's Lazy variant infers from the input (in_channels, in_features, ...).
+    inferred: ClassVar[str | None] = None
+    # Names under which the kind is also accepted, e.g. LazyConv2d; their positional order
+    # leaves out the inferred argument.
+    lazy_alias: ClassVar[str | None] = None
+    # Arguments PyTorch accepts only by keyword (``bias`` of the norms).
+    keyword_only: ClassVar[tuple[str, ...]] = ()
+    # Identity(*args, **kwargs) accepts and ignores anything.
+    ignores_arguments: ClassVar[bool] = False
+
+    def apply(self, x: Shape) -> Geometry:
+        """Output shape, parameter count, MACs and spatial map for input shape ``x``."""
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, type[Layer]] = {}
+
+
+def register(cls: type[Layer]) -> type[Layer]:
+    """Class decorator: make a layer kind known under its name (case-insensitive)."""
+    REGISTRY[cls.kind.lower()] = cls
+    if cls.lazy_alias:
+        REGISTRY[cls.lazy_alias.lower()] = cls
+    return cls
+
+
+# ---- helpers shared by the layer families -----------------------------------------------------
+
+AXIS_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+def fmt_shape(x: Shape) -> str:
+    """A shape as PyTorch prints a tuple: ``(1, 3, 224, 224)``."""
+    return "(" + ", ".join(str(d) for d in x) + ("," if len(x) == 1 else "") + ")"
+
+
+def numel(x: Shape) -> int:
+    """Number of elements of a tensor of shape ``x`` (exact, any size)."""
+    return math.prod(x)
+
+
+def ntuple(value: int | tuple[int, ...], n: int, name: str) -> tuple[int, ...]:
+    """PyTorch's ``_ntuple``: an int repeats n times; a tuple must have n entries."""
+    if isinstance(value, int):
+        return (value,) * n
+    if len(value) != n:
+        raise GeometryError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+    return tuple(value)
+
+
+def positive(values: tuple[int, ...], name: str) -> None:
+    """Require every entry to be > 0, as PyTorch does for kernel sizes, strides and dilations."""
+    if any(v <= 0 for v in values):
+        raise GeometryError(f"{name} must be positive, got {_show(values)}")
+
+
+def non_negative(values: tuple[int, ...], name: str) -> None:
+    """Require every entry to be >= 0 (padding)."""
+    if any(v < 0 for v in values):
+        raise GeometryError(f"{name} must not be negative, got {_show(values)}")
+
+
+def _show(values: tuple[int, ...]) -> str:
+    return str(values[0]) if len(values) == 1 else fmt_shape(values)
+
+
+def spatial_input(x: Shape, n: int, unbatched: bool = True) -> int:
+    """Check that ``x`` is a (C, *spatial) or (N, C, *spatial) input with ``n`` spatial axes.
+
+    Returns the index of the channel axis (0 unbatched, 1 batched).
+    """
+    batched = n + 2
+    if len(x) == batched:
+        return 1
+    if unbatched and len(x) == n + 1:
+        return 0
+    want = f"{n + 1}D (unbatched) or {batched}D (batched)" if unbatched else f"{batched}D"
+    raise GeometryError(f"expected a {want} input, got {len(x)}D input {fmt_shape(x)}")
+
+
+def nonempty(x: Shape, start: int) -> None:
+    """PyTorch refuses empty tensors in the non-batch axes of spatial layers."""
+    if any(d <= 0 for d in x[start:]):
+        raise GeometryError(f"expected non-empty sizes after the batch axis, got {fmt_shape(x)}")
+
+
+def check_channels(given: int | None, actual: int, name: str, what: str = "channels") -> int:
+    """Infer an input-size argument (Lazy semantics) or check it against the incoming shape."""
+    if given is None:
+        return actual
+    if given != actual:
+        raise GeometryError(f"{name}={given} but the input has {actual} {what}", argument=name)
+    return given
+
+
+def window(size: int, stride: int, pad: int) -> Window:
+    """A :class:`Window` from integer kernel extent, stride and left padding."""
+    return Window(Fraction(size), Fraction(stride), Fraction(pad))

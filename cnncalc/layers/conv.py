@@ -1,0 +1,202 @@
+"""Convolutions and transposed convolutions in 1, 2 and 3 dimensions (``torch.nn.Conv*d``)."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar, Literal
+
+from cnncalc.errors import GeometryError
+from cnncalc.layers.base import (
+    AXIS_NAMES,
+    Geometry,
+    Layer,
+    Shape,
+    check_channels,
+    non_negative,
+    ntuple,
+    numel,
+    positive,
+    register,
+    spatial_input,
+    window,
+)
+
+IntOrTuple = int | tuple[int, ...]
+PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
+
+
+def _check_groups(cin: int, cout: int, groups: int) -> None:
+    # torch/nn/modules/conv.py, _ConvNd.__init__
+    if groups <= 0:
+        raise GeometryError(f"groups must be a positive integer, got {groups}")
+    if cin % groups:
+        raise GeometryError(f"in_channels ({cin}) must be divisible by groups ({groups})")
+    if cout % groups:
+        raise GeometryError(f"out_channels ({cout}) must be divisible by groups ({groups})")
+
+
+def _pre_pad(mode: str, size: int, left: int, right: int, axis: str) -> None:
+    """Non-zero padding modes pad with F.pad before a padding-free convolution; its limits apply."""
+    if mode == "reflect" and (left >= size or right >= size):
+        raise GeometryError(f"reflect padding ({left}, {right}) must be smaller than the {axis} ({size})")
+    if mode == "circular" and (left > size or right > size):
+        raise GeometryError(f"circular padding ({left}, {right}) must not exceed the {axis} ({size})")
+
+
+class _ConvNd(Layer):
+    """``torch.nn.Conv{1,2,3}d``: output = floor((L + 2p - d(k-1) - 1) / s) + 1 per axis."""
+
+    dims: ClassVar[int] = 2
+    inferred: ClassVar[str | None] = "in_channels"
+
+    in_channels: int | None = None
+    out_channels: int
+    kernel_size: IntOrTuple
+    stride: IntOrTuple = 1
+    padding: IntOrTuple | Literal["same", "valid"] = 0
+    dilation: IntOrTuple = 1
+    groups: int = 1
+    bias: bool = True
+    padding_mode: PaddingMode = "zeros"
+
+    def apply(self, x: Shape) -> Geometry:
+        n = self.dims
+        ch = spatial_input(x, n)
+        cin = check_channels(self.in_channels, x[ch], "in_channels")
+        k = ntuple(self.kernel_size, n, "kernel_size")
+        s = ntuple(self.stride, n, "stride")
+        d = ntuple(self.dilation, n, "dilation")
+        positive(k, "kernel_size")
+        positive(s, "stride")
+        positive(d, "dilation")
+        if self.out_channels <= 0:
+            raise GeometryError(f"out_channels must be positive, got {self.out_channels}")
+        _check_groups(cin, self.out_channels, self.groups)
+        if isinstance(self.padding, str):
+            if self.padding == "same":
+                if any(v != 1 for v in s):
+                    raise GeometryError("padding='same' is not supported for strided convolutions")
+                # torch/nn/modules/conv.py: total = d*(k-1), left = total // 2, the rest right.
+                pads = [(di * (ki - 1) // 2, di * (ki - 1) - di * (ki - 1) // 2) for di, ki in zip(d, k)]
+            else:
+                pads = [(0, 0)] * n
+        else:
+            p = ntuple(self.padding, n, "padding")
+            non_negative(p, "padding")
+            pads = [(pi, pi) for pi in p]
+        out_spatial = []
+        for axis, size, ki, si, di, (left, right) in zip(AXIS_NAMES[n], x[ch + 1 :], k, s, d, pads):
+            if self.padding_mode != "zeros":
+                _pre_pad(self.padding_mode, size, left, right, axis)
+            out = (size + left + right - di * (ki - 1) - 1) // si + 1
+            if out <= 0:
+                padded = f"2*{left}" if left == right else f"{left} + {right}"
+                raise GeometryError(
+                    f"{axis} ({size} + {padded} - {di}*({ki}-1) - 1) / {si} + 1 = {out} is not positive"
+                )
+            out_spatial.append(out)
+        y = x[:ch] + (self.out_channels, *out_spatial)
+        per_out = cin // self.groups * math.prod(k)
+        params = self.out_channels * per_out + (self.out_channels if self.bias else 0)
+        rf = tuple(window(di * (ki - 1) + 1, si, left) for ki, si, di, (left, _) in zip(k, s, d, pads))
+        return Geometry(y, params, numel(y) * per_out, rf)
+
+
+class _ConvTransposeNd(Layer):
+    """``torch.nn.ConvTranspose{1,2,3}d``: output = (L-1)s - 2p + d(k-1) + output_padding + 1."""
+
+    dims: ClassVar[int] = 2
+    inferred: ClassVar[str | None] = "in_channels"
+
+    in_channels: int | None = None
+    out_channels: int
+    kernel_size: IntOrTuple
+    stride: IntOrTuple = 1
+    padding: IntOrTuple = 0
+    output_padding: IntOrTuple = 0
+    groups: int = 1
+    bias: bool = True
+    dilation: IntOrTuple = 1
+    padding_mode: PaddingMode = "zeros"
+
+    def apply(self, x: Shape) -> Geometry:
+        n = self.dims
+        if self.padding_mode != "zeros":
+            raise GeometryError(
+                f'only "zeros" padding_mode is supported for {self.kind}, got {self.padding_mode!r}'
+            )
+        ch = spatial_input(x, n)
+        cin = check_channels(self.in_channels, x[ch], "in_channels")
+        k = ntuple(self.kernel_size, n, "kernel_size")
+        s = ntuple(self.stride, n, "stride")
+        d = ntuple(self.dilation, n, "dilation")
+        p = ntuple(self.padding, n, "padding")
+        op = ntuple(self.output_padding, n, "output_padding")
+        positive(k, "kernel_size")
+        positive(s, "stride")
+        positive(d, "dilation")
+        non_negative(p, "padding")
+        non_negative(op, "output_padding")
+        if self.out_channels <= 0:
+            raise GeometryError(f"out_channels must be positive, got {self.out_channels}")
+        _check_groups(cin, self.out_channels, self.groups)
+        out_spatial = []
+        for axis, size, ki, si, di, pi, oi in zip(AXIS_NAMES[n], x[ch + 1 :], k, s, d, p, op):
+            # aten/src/ATen/native/ConvUtils.h: output padding must be smaller than stride or dilation
+            if oi >= si and oi >= di:
+                raise GeometryError(
+                    f"output_padding ({oi}) must be smaller than either stride ({si}) "
+                    f"or dilation ({di}) on the {axis}"
+                )
+            out = (size - 1) * si - 2 * pi + di * (ki - 1) + oi + 1
+            if out <= 0:
+                raise GeometryError(
+                    f"{axis} ({size}-1)*{si} - 2*{pi} + {di}*({ki}-1) + {oi} + 1 = {out} is not positive"
+                )
+            out_spatial.append(out)
+        y = x[:ch] + (self.out_channels, *out_spatial)
+        per_in = self.out_channels // self.groups * math.prod(k)
+        params = cin * per_in + (self.out_channels if self.bias else 0)
+        return Geometry(y, params, numel(x) * per_in, "unknown")
+
+
+@register
+class Conv1d(_ConvNd):
+    kind: ClassVar[str] = "Conv1d"
+    lazy_alias: ClassVar[str | None] = "LazyConv1d"
+    dims: ClassVar[int] = 1
+
+
+@register
+class Conv2d(_ConvNd):
+    kind: ClassVar[str] = "Conv2d"
+    lazy_alias: ClassVar[str | None] = "LazyConv2d"
+    dims: ClassVar[int] = 2
+
+
+@register
+class Conv3d(_ConvNd):
+    kind: ClassVar[str] = "Conv3d"
+    lazy_alias: ClassVar[str | None] = "LazyConv3d"
+    dims: ClassVar[int] = 3
+
+
+@register
+class ConvTranspose1d(_ConvTransposeNd):
+    kind: ClassVar[str] = "ConvTranspose1d"
+    lazy_alias: ClassVar[str | None] = "LazyConvTranspose1d"
+    dims: ClassVar[int] = 1
+
+
+@register
+class ConvTranspose2d(_ConvTransposeNd):
+    kind: ClassVar[str] = "ConvTranspose2d"
+    lazy_alias: ClassVar[str | None] = "LazyConvTranspose2d"
+    dims: ClassVar[int] = 2
+
+
+@register
+class ConvTranspose3d(_ConvTransposeNd):
+    kind: ClassVar[str] = "ConvTranspose3d"
+    lazy_alias: ClassVar[str | None] = "LazyConvTranspose3d"
+    dims: ClassVar[int] = 3

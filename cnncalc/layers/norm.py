@@ -1,0 +1,199 @@
+"""Normalisation layers: batch, instance, group, layer, RMS and local-response normalisation."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+from cnncalc.errors import GeometryError
+from cnncalc.layers.base import (
+    Geometry,
+    Layer,
+    Shape,
+    check_channels,
+    fmt_shape,
+    register,
+    spatial_input,
+)
+
+
+class _BatchNorm(Layer):
+    """``BatchNorm{1,2,3}d``: per-channel weight and bias (running statistics are buffers)."""
+
+    inferred: ClassVar[str | None] = "num_features"
+    ranks: ClassVar[tuple[int, ...]] = (4,)
+    keyword_only: ClassVar[tuple[str, ...]] = ("bias",)
+
+    num_features: int | None = None
+    eps: float = 1e-5
+    momentum: float | None = 0.1
+    affine: bool = True
+    track_running_stats: bool = True
+    bias: bool = True
+
+    def apply(self, x: Shape) -> Geometry:
+        if len(x) not in self.ranks:
+            want = " or ".join(f"{r}D" for r in self.ranks)
+            raise GeometryError(f"expected a {want} input, got {len(x)}D input {fmt_shape(x)}")
+        c = check_channels(self.num_features, x[1], "num_features")
+        return Geometry(x, _affine(c, self.affine, self.bias))
+
+
+def _affine(count: int, affine: bool, bias: bool) -> int:
+    return (count + (count if bias else 0)) if affine else 0
+
+
+class _InstanceNorm(Layer):
+    """``InstanceNorm{1,2,3}d``: affine parameters only with ``affine=True`` (off by default)."""
+
+    inferred: ClassVar[str | None] = "num_features"
+    dims: ClassVar[int] = 2
+    keyword_only: ClassVar[tuple[str, ...]] = ("bias",)
+
+    num_features: int | None = None
+    eps: float = 1e-5
+    momentum: float = 0.1
+    affine: bool = False
+    track_running_stats: bool = False
+    bias: bool = True
+
+    def apply(self, x: Shape) -> Geometry:
+        ch = spatial_input(x, self.dims)
+        c = x[ch]
+        # torch/nn/modules/instancenorm.py: a num_features mismatch is an error only with
+        # affine=True; otherwise PyTorch warns and normalises anyway.
+        if self.affine:
+            c = check_channels(self.num_features, c, "num_features")
+        elif self.num_features is not None:
+            c = self.num_features
+        if not self.track_running_stats and math.prod(x[ch + 1 :]) <= 1:
+            raise GeometryError(
+                f"instance normalisation needs more than 1 spatial element, got {fmt_shape(x)}"
+            )
+        return Geometry(x, _affine(c, self.affine, self.bias))
+
+
+@register
+class GroupNorm(Layer):
+    """``GroupNorm(num_groups, num_channels)``: channels split into groups, per-channel affine."""
+
+    kind: ClassVar[str] = "GroupNorm"
+    inferred: ClassVar[str | None] = "num_channels"
+    keyword_only: ClassVar[tuple[str, ...]] = ("bias",)
+
+    num_groups: int
+    num_channels: int | None = None
+    eps: float = 1e-5
+    affine: bool = True
+    bias: bool = True
+
+    def apply(self, x: Shape) -> Geometry:
+        if len(x) < 2:
+            raise GeometryError(f"expected an input of at least 2D (N, C, ...), got {fmt_shape(x)}")
+        c = check_channels(self.num_channels, x[1], "num_channels")
+        if self.num_groups <= 0 or c % self.num_groups:
+            raise GeometryError(f"num_channels ({c}) must be divisible by num_groups ({self.num_groups})")
+        return Geometry(x, _affine(c, self.affine, self.bias))
+
+
+def _normalized(value: int | tuple[int, ...]) -> tuple[int, ...]:
+    return (value,) if isinstance(value, int) else value
+
+
+def _check_trailing(x: Shape, shape: tuple[int, ...]) -> None:
+    if len(x) < len(shape) or x[len(x) - len(shape) :] != shape:
+        raise GeometryError(
+            f"normalized_shape {fmt_shape(shape)} does not match the last dimensions of input {fmt_shape(x)}"
+        )
+
+
+@register
+class LayerNorm(Layer):
+    """``LayerNorm(normalized_shape)``: normalises the trailing dimensions; elementwise affine."""
+
+    kind: ClassVar[str] = "LayerNorm"
+
+    normalized_shape: int | tuple[int, ...]
+    eps: float = 1e-5
+    elementwise_affine: bool = True
+    bias: bool = True
+
+    def apply(self, x: Shape) -> Geometry:
+        shape = _normalized(self.normalized_shape)
+        _check_trailing(x, shape)
+        return Geometry(x, _affine(math.prod(shape), self.elementwise_affine, self.bias))
+
+
+@register
+class RMSNorm(Layer):
+    """``RMSNorm(normalized_shape)``: like LayerNorm, with a weight and no bias."""
+
+    kind: ClassVar[str] = "RMSNorm"
+
+    normalized_shape: int | tuple[int, ...]
+    eps: float | None = None
+    elementwise_affine: bool = True
+
+    def apply(self, x: Shape) -> Geometry:
+        shape = _normalized(self.normalized_shape)
+        _check_trailing(x, shape)
+        return Geometry(x, math.prod(shape) if self.elementwise_affine else 0)
+
+
+@register
+class LocalResponseNorm(Layer):
+    """``LocalResponseNorm(size)``: normalises across neighbouring channels; no parameters."""
+
+    kind: ClassVar[str] = "LocalResponseNorm"
+
+    size: int
+    alpha: float = 1e-4
+    beta: float = 0.75
+    k: float = 1.0
+
+    def apply(self, x: Shape) -> Geometry:
+        if len(x) < 3:
+            raise GeometryError(f"expected an input of 3 or more dimensions, got {fmt_shape(x)}")
+        return Geometry(x)
+
+
+@register
+class BatchNorm1d(_BatchNorm):
+    kind: ClassVar[str] = "BatchNorm1d"
+    lazy_alias: ClassVar[str | None] = "LazyBatchNorm1d"
+    ranks: ClassVar[tuple[int, ...]] = (2, 3)
+
+
+@register
+class BatchNorm2d(_BatchNorm):
+    kind: ClassVar[str] = "BatchNorm2d"
+    lazy_alias: ClassVar[str | None] = "LazyBatchNorm2d"
+    ranks: ClassVar[tuple[int, ...]] = (4,)
+
+
+@register
+class BatchNorm3d(_BatchNorm):
+    kind: ClassVar[str] = "BatchNorm3d"
+    lazy_alias: ClassVar[str | None] = "LazyBatchNorm3d"
+    ranks: ClassVar[tuple[int, ...]] = (5,)
+
+
+@register
+class InstanceNorm1d(_InstanceNorm):
+    kind: ClassVar[str] = "InstanceNorm1d"
+    lazy_alias: ClassVar[str | None] = "LazyInstanceNorm1d"
+    dims: ClassVar[int] = 1
+
+
+@register
+class InstanceNorm2d(_InstanceNorm):
+    kind: ClassVar[str] = "InstanceNorm2d"
+    lazy_alias: ClassVar[str | None] = "LazyInstanceNorm2d"
+    dims: ClassVar[int] = 2
+
+
+@register
+class InstanceNorm3d(_InstanceNorm):
+    kind: ClassVar[str] = "InstanceNorm3d"
+    lazy_alias: ClassVar[str | None] = "LazyInstanceNorm3d"
+    dims: ClassVar[int] = 3

@@ -1,0 +1,243 @@
+"""Pooling: max, average, power-average and adaptive pooling in 1, 2 and 3 dimensions."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from cnncalc.errors import GeometryError
+from cnncalc.layers.base import (
+    AXIS_NAMES,
+    Geometry,
+    Layer,
+    Shape,
+    Spatial,
+    Window,
+    non_negative,
+    nonempty,
+    ntuple,
+    positive,
+    register,
+    spatial_input,
+    window,
+)
+
+IntOrTuple = int | tuple[int, ...]
+
+
+def pooled_size(axis: str, size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """aten/src/ATen/native/Pool.h ``pooling_output_shape``, with its checks.
+
+    out = floor_or_ceil((L + 2p - d(k-1) - 1) / s) + 1, and in ceil mode the last window must
+    start inside the input or its left padding.
+    """
+    # Pool.h pool2d_shape_check: "pad should be smaller than or equal to half of kernel size";
+    # pooling_output_shape also bounds it by half the dilated kernel, which is never stricter.
+    if p > k // 2:
+        raise GeometryError(f"padding ({p}) must be at most half of the kernel size ({k}) on the {axis}")
+    numerator = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = numerator // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    if out <= 0:
+        rounding = "ceil" if ceil_mode else "floor"
+        raise GeometryError(
+            f"{axis} {rounding}(({size} + 2*{p} - {d}*({k}-1) - 1) / {s}) + 1 = {out} is not positive"
+        )
+    return out
+
+
+class _WindowPool(Layer):
+    """Shared arithmetic of MaxPool, AvgPool and LPPool: a window slid over each channel."""
+
+    dims: ClassVar[int] = 2
+
+    def _pool(
+        self,
+        x: Shape,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple | None,
+        padding: IntOrTuple,
+        dilation: IntOrTuple,
+        ceil_mode: bool,
+    ) -> Geometry:
+        n = self.dims
+        ch = spatial_input(x, n)
+        nonempty(x, ch)
+        k = ntuple(kernel_size, n, "kernel_size")
+        # stride=None (or an empty tuple, as F.max_pool2d accepts) means stride = kernel_size
+        s = k if stride is None or stride == () else ntuple(stride, n, "stride")
+        p = ntuple(padding, n, "padding")
+        d = ntuple(dilation, n, "dilation")
+        positive(k, "kernel_size")
+        positive(s, "stride")
+        positive(d, "dilation")
+        non_negative(p, "padding")
+        out = [
+            pooled_size(axis, size, ki, si, pi, di, ceil_mode)
+            for axis, size, ki, si, pi, di in zip(AXIS_NAMES[n], x[ch + 1 :], k, s, p, d)
+        ]
+        rf: tuple[Window, ...] = tuple(
+            window(di * (ki - 1) + 1, si, pi) for ki, si, pi, di in zip(k, s, p, d)
+        )
+        return Geometry(x[: ch + 1] + tuple(out), spatial=rf)
+
+
+class _MaxPoolNd(_WindowPool):
+    kernel_size: IntOrTuple
+    stride: IntOrTuple | None = None
+    padding: IntOrTuple = 0
+    dilation: IntOrTuple = 1
+    return_indices: bool = False
+    ceil_mode: bool = False
+
+    def apply(self, x: Shape) -> Geometry:
+        if self.return_indices:
+            raise GeometryError("return_indices=True returns a tuple, which cnncalc cannot chain")
+        return self._pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+
+
+class _AvgPoolNd(_WindowPool):
+    kernel_size: IntOrTuple
+    stride: IntOrTuple | None = None
+    padding: IntOrTuple = 0
+    ceil_mode: bool = False
+    count_include_pad: bool = True
+
+    def apply(self, x: Shape) -> Geometry:
+        return self._pool(x, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode)
+
+
+class _AvgPoolDivisor(_AvgPoolNd):
+    divisor_override: int | None = None
+
+    def apply(self, x: Shape) -> Geometry:
+        if self.divisor_override is not None and self.divisor_override == 0:
+            raise GeometryError("divisor_override must not be zero")
+        return super().apply(x)
+
+
+class _LPPoolNd(_WindowPool):
+    """``LPPool``: average pooling of x**p without padding, then a power (torch/nn/functional.py)."""
+
+    norm_type: float
+    kernel_size: IntOrTuple
+    stride: IntOrTuple | None = None
+    ceil_mode: bool = False
+
+    def apply(self, x: Shape) -> Geometry:
+        return self._pool(x, self.kernel_size, self.stride, 0, 1, self.ceil_mode)
+
+
+class _AdaptivePoolNd(Layer):
+    """Adaptive pooling: output size given; unit i pools input [floor(iL/o), ceil((i+1)L/o))."""
+
+    dims: ClassVar[int] = 2
+
+    output_size: int | tuple[int | None, ...] | None
+
+    def apply(self, x: Shape) -> Geometry:
+        n = self.dims
+        ch = spatial_input(x, n)
+        nonempty(x, ch)
+        wanted = self.output_size
+        sizes = (wanted,) * n if wanted is None or isinstance(wanted, int) else wanted
+        if len(sizes) != n:
+            raise GeometryError(f"output_size must be an int or a tuple of {n}, got {wanted!r}")
+        out = tuple(size if o is None else o for o, size in zip(sizes, x[ch + 1 :]))
+        non_negative(out, "output_size")
+        spatial: Spatial = "global" if all(o == 1 for o in out) else "unknown"
+        return Geometry(x[: ch + 1] + out, spatial=spatial)
+
+
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
+    return_indices: bool = False
+
+
+@register
+class MaxPool1d(_MaxPoolNd):
+    kind: ClassVar[str] = "MaxPool1d"
+    dims: ClassVar[int] = 1
+
+
+@register
+class MaxPool2d(_MaxPoolNd):
+    kind: ClassVar[str] = "MaxPool2d"
+    dims: ClassVar[int] = 2
+
+
+@register
+class MaxPool3d(_MaxPoolNd):
+    kind: ClassVar[str] = "MaxPool3d"
+    dims: ClassVar[int] = 3
+
+
+@register
+class AvgPool1d(_AvgPoolNd):
+    kind: ClassVar[str] = "AvgPool1d"
+    dims: ClassVar[int] = 1
+
+
+@register
+class AvgPool2d(_AvgPoolDivisor):
+    kind: ClassVar[str] = "AvgPool2d"
+    dims: ClassVar[int] = 2
+
+
+@register
+class AvgPool3d(_AvgPoolDivisor):
+    kind: ClassVar[str] = "AvgPool3d"
+    dims: ClassVar[int] = 3
+
+
+@register
+class LPPool1d(_LPPoolNd):
+    kind: ClassVar[str] = "LPPool1d"
+    dims: ClassVar[int] = 1
+
+
+@register
+class LPPool2d(_LPPoolNd):
+    kind: ClassVar[str] = "LPPool2d"
+    dims: ClassVar[int] = 2
+
+
+@register
+class LPPool3d(_LPPoolNd):
+    kind: ClassVar[str] = "LPPool3d"
+    dims: ClassVar[int] = 3
+
+
+@register
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
+    kind: ClassVar[str] = "AdaptiveAvgPool1d"
+    dims: ClassVar[int] = 1
+
+
+@register
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
+    kind: ClassVar[str] = "AdaptiveAvgPool2d"
+    dims: ClassVar[int] = 2
+
+
+@register
+class AdaptiveAvgPool3d(_AdaptivePoolNd):
+    kind: ClassVar[str] = "AdaptiveAvgPool3d"
+    dims: ClassVar[int] = 3
+
+
+@register
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    kind: ClassVar[str] = "AdaptiveMaxPool1d"
+    dims: ClassVar[int] = 1
+
+
+@register
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    kind: ClassVar[str] = "AdaptiveMaxPool2d"
+    dims: ClassVar[int] = 2
+
+
+@register
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    kind: ClassVar[str] = "AdaptiveMaxPool3d"
+    dims: ClassVar[int] = 3

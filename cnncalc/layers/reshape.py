@@ -1,0 +1,220 @@
+"""Layers that rearrange or resample: Flatten, Unflatten, pixel and channel shuffles, Upsample."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar, Literal
+
+from cnncalc.errors import GeometryError
+from cnncalc.layers.base import AXIS_NAMES, Geometry, Layer, Shape, fmt_shape, register
+
+
+def _axis(dim: int, rank: int) -> int:
+    """Normalise a possibly negative axis as PyTorch's ``maybe_wrap_dim`` does (scalars: rank 1)."""
+    r = max(rank, 1)
+    if not -r <= dim < r:
+        raise GeometryError(f"dimension {dim} is out of range for a {rank}D input (expected [{-r}, {r - 1}])")
+    return dim + r if dim < 0 else dim
+
+
+@register
+class Flatten(Layer):
+    """``Flatten(start_dim=1, end_dim=-1)``: merge axes start..end into one."""
+
+    kind: ClassVar[str] = "Flatten"
+
+    start_dim: int = 1
+    end_dim: int = -1
+
+    def apply(self, x: Shape) -> Geometry:
+        if not x:  # torch.flatten of a 0-d tensor gives a 1-element vector
+            _axis(self.start_dim, 0)
+            _axis(self.end_dim, 0)
+            return Geometry((1,), spatial="global")
+        start, end = _axis(self.start_dim, len(x)), _axis(self.end_dim, len(x))
+        if start > end:
+            raise GeometryError(f"start_dim ({self.start_dim}) comes after end_dim ({self.end_dim})")
+        merged = math.prod(x[start : end + 1])
+        return Geometry(x[:start] + (merged,) + x[end + 1 :], spatial="global")
+
+
+@register
+class Unflatten(Layer):
+    """``Unflatten(dim, unflattened_size)``: split one axis into several (one may be -1)."""
+
+    kind: ClassVar[str] = "Unflatten"
+
+    dim: int
+    unflattened_size: tuple[int, ...]
+
+    def apply(self, x: Shape) -> Geometry:
+        dim = _axis(self.dim, len(x))
+        sizes = self.unflattened_size
+        if not sizes:
+            raise GeometryError("unflattened_size must not be empty")
+        if sizes.count(-1) > 1 or any(s < -1 for s in sizes):
+            raise GeometryError(f"unflattened_size {fmt_shape(sizes)} is invalid")
+        known = math.prod(s for s in sizes if s != -1)
+        if -1 in sizes:
+            if known == 0 or x[dim] % known:
+                raise GeometryError(
+                    f"unflattened_size {fmt_shape(sizes)} does not divide size {x[dim]} of dim {dim}"
+                )
+            sizes = tuple(x[dim] // known if s == -1 else s for s in sizes)
+        elif known != x[dim]:
+            raise GeometryError(
+                f"unflattened_size {fmt_shape(sizes)} has {known} elements, "
+                f"but dim {dim} of {fmt_shape(x)} has {x[dim]}"
+            )
+        return Geometry(x[:dim] + sizes + x[dim + 1 :], spatial="unknown")
+
+
+@register
+class PixelShuffle(Layer):
+    """``PixelShuffle(r)``: (*, C·r², H, W) → (*, C, H·r, W·r)."""
+
+    kind: ClassVar[str] = "PixelShuffle"
+
+    upscale_factor: int
+
+    def apply(self, x: Shape) -> Geometry:
+        r = self.upscale_factor
+        if len(x) < 3:
+            raise GeometryError(f"PixelShuffle expects at least a 3D input, got {fmt_shape(x)}")
+        if r <= 0:
+            raise GeometryError(f"upscale_factor must be positive, got {r}")
+        c, h, w = x[-3:]
+        if c % (r * r):
+            raise GeometryError(f"channels ({c}) must be divisible by upscale_factor² ({r * r})")
+        return Geometry(x[:-3] + (c // (r * r), h * r, w * r), spatial="unknown")
+
+
+@register
+class PixelUnshuffle(Layer):
+    """``PixelUnshuffle(r)``: (*, C, H·r, W·r) → (*, C·r², H, W)."""
+
+    kind: ClassVar[str] = "PixelUnshuffle"
+
+    downscale_factor: int
+
+    def apply(self, x: Shape) -> Geometry:
+        r = self.downscale_factor
+        if len(x) < 3:
+            raise GeometryError(f"PixelUnshuffle expects at least a 3D input, got {fmt_shape(x)}")
+        if r <= 0:
+            raise GeometryError(f"downscale_factor must be positive, got {r}")
+        c, h, w = x[-3:]
+        for axis, size in (("height", h), ("width", w)):
+            if size % r:
+                raise GeometryError(f"{axis} ({size}) must be divisible by downscale_factor ({r})")
+        return Geometry(x[:-3] + (c * r * r, h // r, w // r), spatial="unknown")
+
+
+@register
+class ChannelShuffle(Layer):
+    """``ChannelShuffle(groups)``: permutes channels (axis 1); the shape is unchanged."""
+
+    kind: ClassVar[str] = "ChannelShuffle"
+
+    groups: int
+
+    def apply(self, x: Shape) -> Geometry:
+        if len(x) <= 2:
+            raise GeometryError(f"ChannelShuffle expects more than 2 dimensions, got {fmt_shape(x)}")
+        if self.groups <= 0:
+            raise GeometryError(f"groups must be positive, got {self.groups}")
+        if x[1] % self.groups:
+            raise GeometryError(f"channels ({x[1]}) must be divisible by groups ({self.groups})")
+        return Geometry(x)
+
+
+UpsampleMode = Literal["nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact"]
+_MODE_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
+
+
+class _Resize(Layer):
+    """``torch.nn.functional.interpolate``'s size rules."""
+
+    def _resize(
+        self,
+        x: Shape,
+        size: int | tuple[int, ...] | None,
+        scale_factor: float | tuple[float, ...] | None,
+        mode: str,
+        align_corners: bool | None,
+        recompute_scale_factor: bool | None = None,
+    ) -> Geometry:
+        n = len(x) - 2
+        if n not in (1, 2, 3):
+            raise GeometryError(f"Upsample supports 3D, 4D and 5D inputs, got {fmt_shape(x)}")
+        if align_corners is not None and mode in ("nearest", "area", "nearest-exact"):
+            raise GeometryError(f"align_corners can only be set with an interpolating mode, not {mode!r}")
+        want = _MODE_RANK.get(mode)
+        if want is not None and want != len(x):
+            raise GeometryError(f"mode {mode!r} needs a {want}D input, got {len(x)}D input {fmt_shape(x)}")
+        if size is not None and scale_factor is not None:
+            raise GeometryError("only one of size or scale_factor should be defined")
+        if size is not None:
+            if recompute_scale_factor:
+                raise GeometryError("recompute_scale_factor is not meaningful with an explicit size")
+            out = (size,) * n if isinstance(size, int) else size
+            if len(out) != n:
+                raise GeometryError(f"size {fmt_shape(out)} must have {n} entries for {fmt_shape(x)}")
+        elif scale_factor is not None:
+            scales = (scale_factor,) * n if isinstance(scale_factor, (int, float)) else scale_factor
+            if len(scales) != n:
+                raise GeometryError(f"scale_factor must have {n} entries for {fmt_shape(x)}")
+            # torch/nn/functional.py interpolate: floor(float(size) * scale) in double precision;
+            # the float product is PyTorch's rule, so it is reproduced here as is.
+            out = tuple(math.floor(float(d) * float(s)) for d, s in zip(x[2:], scales))
+        else:
+            raise GeometryError("either size or scale_factor should be defined")
+        minimum = 0 if mode == "area" else 1  # area mode is adaptive average pooling: 0 allowed
+        for axis, o in zip(AXIS_NAMES[n], out):
+            if o < minimum:
+                raise GeometryError(f"output {axis} {o} is not positive")
+        return Geometry(x[:2] + tuple(out), spatial="unknown")
+
+
+@register
+class Upsample(_Resize):
+    """``Upsample(size=None, scale_factor=None, mode='nearest')``."""
+
+    kind: ClassVar[str] = "Upsample"
+
+    size: int | tuple[int, ...] | None = None
+    scale_factor: float | tuple[float, ...] | None = None
+    mode: UpsampleMode = "nearest"
+    align_corners: bool | None = None
+    recompute_scale_factor: bool | None = None
+
+    def apply(self, x: Shape) -> Geometry:
+        return self._resize(
+            x, self.size, self.scale_factor, self.mode, self.align_corners, self.recompute_scale_factor
+        )
+
+
+@register
+class UpsamplingNearest2d(_Resize):
+    """``UpsamplingNearest2d``: Upsample with mode='nearest'."""
+
+    kind: ClassVar[str] = "UpsamplingNearest2d"
+
+    size: int | tuple[int, ...] | None = None
+    scale_factor: float | tuple[float, ...] | None = None
+
+    def apply(self, x: Shape) -> Geometry:
+        return self._resize(x, self.size, self.scale_factor, "nearest", None)
+
+
+@register
+class UpsamplingBilinear2d(_Resize):
+    """``UpsamplingBilinear2d``: Upsample with mode='bilinear', align_corners=True."""
+
+    kind: ClassVar[str] = "UpsamplingBilinear2d"
+
+    size: int | tuple[int, ...] | None = None
+    scale_factor: float | tuple[float, ...] | None = None
+
+    def apply(self, x: Shape) -> Geometry:
+        return self._resize(x, self.size, self.scale_factor, "bilinear", True)

@@ -1,0 +1,1 @@
+"""Renderers: a report in, text out — tables (rich), JSON, CSV, Markdown. No arithmetic here."""

@@ -1,0 +1,60 @@
+"""Markdown output: a GitHub table per network, numbers with thousands separators."""
+
+from __future__ import annotations
+
+from cnncalc.render.numbers import shape, si, size, thousands
+from cnncalc.report import Report
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def render(reports: list[Report], flops: bool = False) -> str:
+    """One heading and table per network, with a totals line under each."""
+    blocks = []
+    ops = "FLOPs" if flops else "MACs"
+    for report in reports:
+        lines = [f"### {report.name or 'network'}", ""]
+        lines.append(f"Input {shape(report.input_shape)}, {report.dtype}.")
+        lines.append("")
+        lines.append(_row(["#", "Layer", "Type", "Output shape", "Params", ops, "Memory"]))
+        lines.append("|---:|---|---|---|---:|---:|---:|")
+        for layer in report.layers:
+            count = layer.flops if flops else layer.macs
+            lines.append(
+                _row(
+                    [
+                        str(layer.index),
+                        layer.name,
+                        layer.type,
+                        shape(layer.output_shape),
+                        thousands(layer.params),
+                        thousands(count),
+                        size(layer.activation_bytes),
+                    ]
+                )
+            )
+        t = report.totals
+        count = t.flops if flops else t.macs
+        lines.append(
+            _row(
+                [
+                    "",
+                    "**total**",
+                    "",
+                    shape(report.output_shape),
+                    thousands(t.params),
+                    thousands(count),
+                    size(t.activation_bytes),
+                ]
+            )
+        )
+        lines.append("")
+        lines.append(
+            f"Parameters: {thousands(t.params)} ({si(t.params)}), trainable "
+            f"{thousands(t.trainable_params)}, non-trainable {thousands(t.non_trainable_params)}; "
+            f"{size(t.param_bytes)}. {ops}: {thousands(count)} ({si(count)})."
+        )
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"

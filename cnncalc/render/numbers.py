@@ -1,0 +1,31 @@
+"""Number formatting shared by the human-readable renderers."""
+
+from __future__ import annotations
+
+from cnncalc.layers.base import Shape
+
+
+def thousands(n: int) -> str:
+    """``138357544`` → ``138,357,544``."""
+    return f"{n:,}"
+
+
+def si(n: int) -> str:
+    """A count with a K/M/G/T unit and two decimals: ``15470264320`` → ``15.47 G``."""
+    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return str(n)
+
+
+def size(n: int) -> str:
+    """A byte count in binary units: ``720`` → ``720 B``, ``1048576`` → ``1.00 MiB``."""
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n} B"
+
+
+def shape(x: Shape) -> str:
+    """A shape as PyTorch prints a tuple."""
+    return "(" + ", ".join(str(d) for d in x) + ("," if len(x) == 1 else "") + ")"

@@ -1,0 +1,87 @@
+"""Where networks come from: files, standard input, or inline call-form layers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from cnncalc.engine.graph import Network
+from cnncalc.errors import Position, SourceError, SpecError
+
+FILE_SUFFIXES = (".yaml", ".yml", ".cfg", ".onnx", ".json")
+
+
+def read_text(path: str) -> str:
+    """The text of a network file or ``-`` (stdin), with one clear error for every failure."""
+    where = Position("<stdin>" if path == "-" else path, 1, 1)
+    if path == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        p = Path(path)
+        if p.is_dir():
+            raise SourceError("is a directory, not a network file", where)
+        try:
+            data = p.read_bytes()
+        except FileNotFoundError:
+            raise SourceError("no such file", where) from None
+        except PermissionError:
+            raise SourceError("permission denied", where) from None
+        except OSError as exc:
+            raise SourceError(f"cannot read: {exc.strerror}", where) from None
+    if b"\x00" in data:
+        raise SourceError("this is a binary file, not a YAML network file", where)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SourceError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            Position(where.file, line, 1),
+        ) from None
+    if not text.strip():
+        raise SourceError("the file is empty" if path != "-" else "nothing on standard input", where)
+    return text.removeprefix("\ufeff")
+
+
+def looks_like_file(arg: str) -> bool:
+    """A SOURCE argument names a file if it exists, is ``-``, has a file suffix or a path separator."""
+    return (
+        arg == "-"
+        or os.path.exists(arg)
+        or arg.lower().endswith(FILE_SUFFIXES)
+        or ("/" in arg and "(" not in arg)
+    )
+
+
+def load_sources(sources: list[str], input_shape: tuple[int, ...] | None) -> list[Network]:
+    """Networks from SOURCE arguments: every file is a network; inline layers make one network."""
+    from cnncalc.spec.network import load_text, network_from_calls
+
+    files = [s for s in sources if looks_like_file(s)]
+    inline = [s for s in sources if not looks_like_file(s)]
+    if files and inline:
+        raise SpecError(
+            f"give either network files or inline layers, not both ({files[0]!r} and {inline[0]!r})",
+            Position(inline[0]),
+        )
+    if inline:
+        names = [f"<arg {sources.index(s) + 1}>" for s in inline]
+        return [network_from_calls(inline, input_shape, names)]
+    return [load_text(read_text(f), "<stdin>" if f == "-" else f, input_shape) for f in files]
+
+
+def parse_input_option(text: str) -> tuple[int, ...]:
+    """``--input 1,3,224,224`` (also with spaces, brackets or x): positive integers."""
+    cleaned = text.strip().strip("[]()").replace("x", ",").replace(" ", ",")
+    parts = [p for p in cleaned.split(",") if p]
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        dims = ()
+    if not dims or any(d <= 0 for d in dims):
+        raise SpecError(
+            f"--input must be positive integers separated by commas, e.g. 1,3,224,224; got {text!r}",
+            Position("<option --input>"),
+        )
+    return dims

@@ -1,0 +1,1 @@
+"""What the user wrote: the YAML loader that keeps positions, the call-form parser, the network spec."""

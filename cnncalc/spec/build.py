@@ -1,0 +1,127 @@
+"""Turn what the user wrote for one layer (call form or mapping) into a validated layer object."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from cnncalc.errors import Position, SpecError
+from cnncalc.layers import Layer, lookup, suggest
+
+
+def _tuples(value: Any) -> Any:
+    """YAML gives lists where PyTorch takes tuples; both forms mean the same here."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def describe(annotation: Any) -> str:
+    """A reader's description of a field type: ``int or tuple of ints``."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        parts = [describe(a) for a in typing.get_args(annotation)]
+        return " or ".join(dict.fromkeys(parts))
+    if origin is typing.Literal:
+        return " or ".join(repr(a) for a in typing.get_args(annotation))
+    if origin is tuple:
+        inner = typing.get_args(annotation)
+        return f"tuple of {describe(inner[0])}s" if inner else "tuple"
+    if annotation is type(None):
+        return "None"
+    if annotation is float:
+        return "number"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def positional_fields(cls: type[Layer], lazy: bool) -> list[str]:
+    """Constructor arguments in PyTorch's positional order (Lazy variants skip the inferred one)."""
+    return [
+        name
+        for name in cls.model_fields
+        if name not in cls.keyword_only and not (lazy and name == cls.inferred)
+    ]
+
+
+def resolve_kind(type_name: str, where: Position | None) -> tuple[type[Layer], bool]:
+    """The layer class for a type name and whether the name was its Lazy alias."""
+    cls = lookup(type_name)
+    if cls is None:
+        hint = suggest(type_name)
+        extra = f" (did you mean {hint}?)" if hint else ""
+        raise SpecError(f"unknown layer type {type_name!r}{extra}", where)
+    lazy = cls.lazy_alias is not None and type_name.lower() == cls.lazy_alias.lower()
+    return cls, lazy
+
+
+def build_layer(
+    type_name: str,
+    positional: Sequence[tuple[Any, Position | None]],
+    keywords: Sequence[tuple[str, Any, Position | None]],
+    where: Position | None,
+) -> tuple[Layer, dict[str, Position]]:
+    """Validate arguments against the layer's model; return the layer and argument positions."""
+    cls, lazy = resolve_kind(type_name, where)
+    if cls.ignores_arguments:
+        return cls(), {}
+    order = positional_fields(cls, lazy)
+    data: dict[str, Any] = {}
+    positions: dict[str, Position] = {}
+    if len(positional) > len(order):
+        _, pos = positional[len(order)]
+        raise SpecError(
+            f"{cls.kind} takes at most {len(order)} positional arguments, got {len(positional)}",
+            pos or where,
+        )
+    for name, (value, pos) in zip(order, positional):
+        data[name] = _tuples(value)
+        if pos is not None:
+            positions[name] = pos
+    for name, value, pos in keywords:
+        if name not in cls.model_fields:
+            close = difflib.get_close_matches(name, list(cls.model_fields), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise SpecError(f"{cls.kind} has no argument {name!r}{hint}", pos or where)
+        if name in data:
+            raise SpecError(f"{cls.kind} got multiple values for argument {name!r}", pos or where)
+        data[name] = _tuples(value)
+        if pos is not None:
+            positions[name] = pos
+    try:
+        layer = cls.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(cls, exc, data, positions, where) from None
+    return layer, positions
+
+
+def _explain(
+    cls: type[Layer],
+    exc: ValidationError,
+    data: dict[str, Any],
+    positions: dict[str, Position],
+    where: Position | None,
+) -> SpecError:
+    """One clear message for the first invalid argument of a layer."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else ""
+    if error["type"] == "missing":
+        missing = [n for n, f in cls.model_fields.items() if f.is_required() and n not in data]
+        return SpecError(f"{cls.kind} is missing required argument {missing[0]!r}", where)
+    field = cls.model_fields.get(name)
+    expected = describe(field.annotation) if field is not None else "a valid value"
+    got = data.get(name)
+    return SpecError(
+        f"{cls.kind} argument {name!r} must be {expected}, got {_show(got)}",
+        positions.get(name, where),
+    )
+
+
+def _show(value: Any) -> str:
+    return repr(value)

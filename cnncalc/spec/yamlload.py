@@ -1,0 +1,128 @@
+"""A safe YAML loader that keeps every node's position and refuses duplicate keys and unknown tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from cnncalc.errors import Position, SpecError
+
+# Plain-YAML tags we construct; anything else (``!!python/object``, ``!custom``) is refused.
+_SAFE_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+
+
+class PosDict(dict[str, Any]):
+    """A mapping from YAML that remembers where it, its keys and its values were written."""
+
+    pos: Position
+    key_pos: dict[str, Position]
+    value_pos: dict[str, Position]
+
+
+class PosList(list[Any]):
+    """A sequence from YAML that remembers where it and each item were written."""
+
+    pos: Position
+    item_pos: list[Position]
+
+
+class PosStr(str):
+    """A string scalar from YAML with its position and quoting style (for call-form columns)."""
+
+    pos: Position
+    style: str | None
+
+
+def _pos(file: str, node: Node) -> Position:
+    return Position(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Loader(yaml.SafeLoader):
+    file: str = "<input>"
+
+
+def _construct_scalar(loader: _Loader, node: ScalarNode) -> Any:
+    if node.tag not in _SAFE_SCALAR_TAGS:
+        raise SpecError(f"YAML tag {node.tag!r} is not allowed", _pos(loader.file, node))
+    value = yaml.SafeLoader.yaml_constructors[node.tag](loader, node)
+    if isinstance(value, str):
+        text = PosStr(value)
+        text.pos = _pos(loader.file, node)
+        text.style = node.style
+        return text
+    return value
+
+
+def _construct_seq(loader: _Loader, node: SequenceNode) -> PosList:
+    out = PosList()
+    out.pos = _pos(loader.file, node)
+    out.item_pos = []
+    for child in node.value:
+        out.append(_construct(loader, child))
+        out.item_pos.append(_pos(loader.file, child))
+    return out
+
+
+def _construct_map(loader: _Loader, node: MappingNode) -> PosDict:
+    loader.flatten_mapping(node)  # YAML merge keys (<<: *base)
+    out = PosDict()
+    out.pos = _pos(loader.file, node)
+    out.key_pos = {}
+    out.value_pos = {}
+    for key_node, value_node in node.value:
+        key = _construct(loader, key_node)
+        if not isinstance(key, str):
+            raise SpecError(f"mapping key {key!r} is not a string", _pos(loader.file, key_node))
+        key = str(key)
+        if key in out:
+            first = out.key_pos[key]
+            raise SpecError(
+                f"duplicate key {key!r} (first at line {first.line})", _pos(loader.file, key_node)
+            )
+        out[key] = _construct(loader, value_node)
+        out.key_pos[key] = _pos(loader.file, key_node)
+        out.value_pos[key] = _pos(loader.file, value_node)
+    return out
+
+
+def _construct(loader: _Loader, node: Node) -> Any:
+    if isinstance(node, ScalarNode):
+        return _construct_scalar(loader, node)
+    if node.tag not in ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"):
+        raise SpecError(f"YAML tag {node.tag!r} is not allowed", _pos(loader.file, node))
+    if isinstance(node, SequenceNode):
+        return _construct_seq(loader, node)
+    if isinstance(node, MappingNode):
+        return _construct_map(loader, node)
+    raise SpecError("unsupported YAML node", _pos(loader.file, node))  # pragma: no cover
+
+
+def load_yaml(text: str, file: str) -> Any:
+    """Parse one YAML document into PosDict/PosList/PosStr values; errors carry file:line:col."""
+    loader = _Loader(text)
+    loader.file = file
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise SpecError("the file is empty", Position(file, 1, 1))
+        return _construct(loader, node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Position(file, mark.line + 1, mark.column + 1) if mark else Position(file)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SpecError(f"YAML syntax error: {problem}", where) from None
+    except ConstructorError as exc:  # pragma: no cover - _construct raises SpecError first
+        raise SpecError(f"YAML error: {exc.problem}", Position(file)) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"YAML error: {exc}", Position(file)) from None
+    finally:
+        loader.dispose()
