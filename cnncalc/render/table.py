@@ -23,33 +23,51 @@ def shape_tables(reports: list[Report], flops: bool = False) -> list[RenderableT
     for report in reports:
         t = report.totals
         title = f"{report.name or 'network'} · input {shape(report.input_shape)} · {report.dtype}"
-        table = Table(title=title, box=box.SIMPLE_HEAD, show_footer=True, title_justify="left")
-        table.add_column("#", justify="right", footer="")
-        table.add_column("Layer", footer="Total", overflow="fold")
-        table.add_column("Type", footer="")
-        table.add_column("Output shape", footer=shape(report.output_shape))
-        table.add_column("Params", justify="right", footer=thousands(t.params))
+        table = Table(
+            title=title,
+            box=box.SIMPLE_HEAD,
+            show_footer=True,
+            title_justify="left",
+            padding=(0, 0, 0, 1),
+            show_edge=False,
+            expand=True,
+        )
         total_ops = t.flops if flops else t.macs
-        table.add_column(ops, justify="right", footer=si(total_ops))
-        table.add_column("Memory", justify="right", footer=size(t.activation_bytes))
-        for layer in report.layers:
-            count = layer.flops if flops else layer.macs
-            table.add_row(
+        rows = [
+            [
                 str(layer.index),
-                layer.name,
-                layer.type,
+                f"{layer.name} ({layer.type})",
                 shape(layer.output_shape),
                 thousands(layer.params) if layer.params else "-",
-                si(count) if count else "-",
+                si(layer.flops if flops else layer.macs) if layer.macs else "-",
                 size(layer.activation_bytes),
+            ]
+            for layer in report.layers
+        ]
+        footer = ["", "Total", shape(report.output_shape), thousands(t.params), si(total_ops)]
+        footer.append(size(t.activation_bytes))
+        headers = ["#", "Layer (type)", "Output shape", "Params", ops, "Memory"]
+        for i, header in enumerate(headers):
+            # figures never shrink; only the names give way (they wrap) on a narrow terminal
+            fixed = i != 1
+            widest = max([len(header), len(footer[i])] + [len(row[i]) for row in rows])
+            table.add_column(
+                header,
+                footer=footer[i],
+                justify="right" if i in (0, 3, 4, 5) else "left",
+                no_wrap=fixed,
+                overflow="ellipsis" if fixed else "fold",
+                min_width=widest if fixed else min(widest, 12),
+                ratio=None if fixed else 1,
             )
+        for row in rows:
+            table.add_row(*row)
         out.append(table)
         summary = Text(
-            f"Params: {thousands(t.params)} ({si(t.params)}) · trainable "
-            f"{thousands(t.trainable_params)} · non-trainable {thousands(t.non_trainable_params)}"
-            f" · {size(t.param_bytes)}\n"
-            f"{ops}: {thousands(total_ops)} ({si(total_ops)}) · "
-            f"activations: {size(t.activation_bytes)}\n"
+            f"Params: {thousands(t.params)} ({si(t.params)}) · {size(t.param_bytes)}\n"
+            f"  trainable {thousands(t.trainable_params)} · "
+            f"non-trainable {thousands(t.non_trainable_params)}\n"
+            f"{ops}: {thousands(total_ops)} ({si(total_ops)}) · activations {size(t.activation_bytes)}\n"
         )
         out.append(summary)
     return out
