@@ -74,7 +74,7 @@ def _fail(exc: CnncalcError, fmt: Format | None) -> None:
     if fmt is Format.json:
         pos = exc.position
         error = {
-            "message": exc.message if exc.layer is None else f"{exc.layer}: {exc.message}",
+            "message": exc.message,
             "file": pos.file if pos else None,
             "line": pos.line if pos else None,
             "column": pos.column if pos else None,

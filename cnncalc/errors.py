@@ -24,6 +24,7 @@ class CnncalcError(Exception):
         super().__init__(message)
         self.message = message
         self.position = position
+        # the name of the layer at fault, when there is one (for machine-readable errors)
         self.layer = layer
 
     def located(self, position: Position | None) -> CnncalcError:
@@ -34,8 +35,7 @@ class CnncalcError(Exception):
 
     def __str__(self) -> str:
         where = f"{self.position}: " if self.position is not None else ""
-        layer = f"{self.layer}: " if self.layer else ""
-        return f"{where}{layer}{self.message}"
+        return f"{where}{self.message}"
 
 
 class SourceError(CnncalcError):

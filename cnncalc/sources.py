@@ -72,9 +72,9 @@ def load_sources(sources: list[str], input_shape: tuple[int, ...] | None) -> lis
 
 
 def parse_input_option(text: str) -> tuple[int, ...]:
-    """``--input 1,3,224,224`` (also with spaces, brackets or x): positive integers."""
-    cleaned = text.strip().strip("[]()").replace("x", ",").replace(" ", ",")
-    parts = [p for p in cleaned.split(",") if p]
+    """``--input 1,3,224,224`` (or ``1x3x224x224``, or with brackets): positive integers."""
+    cleaned = text.strip().strip("[]()").strip()
+    parts = cleaned.split(",") if "," in cleaned else cleaned.split("x")
     try:
         dims = tuple(int(p) for p in parts)
     except ValueError:

@@ -15,9 +15,9 @@ def apply_node(node: Node, x: Shape) -> Geometry:
         return node.layer.apply(x)
     except GeometryError as exc:
         where = node.arg_positions.get(exc.argument or "", node.position)
-        raise GeometryError(f"{node.label} on input {fmt_shape(x)}: {exc.message}", exc.argument).located(
-            where
-        ) from None
+        error = GeometryError(f"{node.label} on input {fmt_shape(x)}: {exc.message}", exc.argument)
+        error.layer = node.name
+        raise error.located(where) from None
 
 
 def analyze(network: Network) -> Report:

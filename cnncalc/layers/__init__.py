@@ -28,13 +28,19 @@ def lookup(name: str) -> type[Layer] | None:
     return registry().get(name.lower())
 
 
-def suggest(name: str) -> str | None:
-    """The known layer name closest to ``name``, for "did you mean" hints."""
-    names = {cls.kind: cls.kind for cls in kinds()}
-    names.update({cls.lazy_alias: cls.lazy_alias for cls in kinds() if cls.lazy_alias})
+def suggest(name: str) -> list[str]:
+    """The known layer names closest to ``name`` (all that tie for closest, at most three)."""
+    names = [cls.kind for cls in kinds()] + [cls.lazy_alias for cls in kinds() if cls.lazy_alias]
     lowered = {n.lower(): n for n in names}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[close[0]] if close else None
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+    if not close:
+        return []
+
+    def score(candidate: str) -> float:
+        return difflib.SequenceMatcher(None, name.lower(), candidate).ratio()
+
+    best = score(close[0])
+    return sorted(lowered[c] for c in close if score(c) == best)
 
 
 __all__ = ["Geometry", "Layer", "Shape", "Spatial", "Window", "kinds", "lookup", "registry", "suggest"]

@@ -97,20 +97,20 @@ def ntuple(value: int | tuple[int, ...], n: int, name: str) -> tuple[int, ...]:
     if isinstance(value, int):
         return (value,) * n
     if len(value) != n:
-        raise GeometryError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+        raise GeometryError(f"{name} must be an int or a tuple of {n} ints, got {value!r}", name)
     return tuple(value)
 
 
 def positive(values: tuple[int, ...], name: str) -> None:
     """Require every entry to be > 0, as PyTorch does for kernel sizes, strides and dilations."""
     if any(v <= 0 for v in values):
-        raise GeometryError(f"{name} must be positive, got {_show(values)}")
+        raise GeometryError(f"{name} must be positive, got {_show(values)}", name)
 
 
 def non_negative(values: tuple[int, ...], name: str) -> None:
     """Require every entry to be >= 0 (padding)."""
     if any(v < 0 for v in values):
-        raise GeometryError(f"{name} must not be negative, got {_show(values)}")
+        raise GeometryError(f"{name} must not be negative, got {_show(values)}", name)
 
 
 def _show(values: tuple[int, ...]) -> str:

@@ -54,8 +54,9 @@ def resolve_kind(type_name: str, where: Position | None) -> tuple[type[Layer], b
     """The layer class for a type name and whether the name was its Lazy alias."""
     cls = lookup(type_name)
     if cls is None:
-        hint = suggest(type_name)
-        extra = f" (did you mean {hint}?)" if hint else ""
+        hints = suggest(type_name)
+        choices = " or ".join([", ".join(hints[:-1]), hints[-1]] if len(hints) > 1 else hints)
+        extra = f" (did you mean {choices}?)" if hints else ""
         raise SpecError(f"unknown layer type {type_name!r}{extra}", where)
     lazy = cls.lazy_alias is not None and type_name.lower() == cls.lazy_alias.lower()
     return cls, lazy
@@ -76,8 +77,9 @@ def build_layer(
     positions: dict[str, Position] = {}
     if len(positional) > len(order):
         _, pos = positional[len(order)]
+        plural = "argument" if len(order) == 1 else "arguments"
         raise SpecError(
-            f"{cls.kind} takes at most {len(order)} positional arguments, got {len(positional)}",
+            f"{cls.kind} takes at most {len(order)} positional {plural}, got {len(positional)}",
             pos or where,
         )
     for name, (value, pos) in zip(order, positional):

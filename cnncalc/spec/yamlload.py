@@ -42,6 +42,11 @@ class PosStr(str):
     style: str | None
 
 
+def _tag(tag: str) -> str:
+    """A tag as written: ``tag:yaml.org,2002:python/object`` → ``!!python/object``."""
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
+
+
 def _pos(file: str, node: Node) -> Position:
     return Position(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -52,7 +57,7 @@ class _Loader(yaml.SafeLoader):
 
 def _construct_scalar(loader: _Loader, node: ScalarNode) -> Any:
     if node.tag not in _SAFE_SCALAR_TAGS:
-        raise SpecError(f"YAML tag {node.tag!r} is not allowed", _pos(loader.file, node))
+        raise SpecError(f"YAML tag {_tag(node.tag)!r} is not allowed", _pos(loader.file, node))
     value = yaml.SafeLoader.yaml_constructors[node.tag](loader, node)
     if isinstance(value, str):
         text = PosStr(value)
@@ -98,7 +103,7 @@ def _construct(loader: _Loader, node: Node) -> Any:
     if isinstance(node, ScalarNode):
         return _construct_scalar(loader, node)
     if node.tag not in ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"):
-        raise SpecError(f"YAML tag {node.tag!r} is not allowed", _pos(loader.file, node))
+        raise SpecError(f"YAML tag {_tag(node.tag)!r} is not allowed", _pos(loader.file, node))
     if isinstance(node, SequenceNode):
         return _construct_seq(loader, node)
     if isinstance(node, MappingNode):
