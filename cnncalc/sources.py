@@ -63,7 +63,7 @@ def load_sources(sources: list[str], input_shape: tuple[int, ...] | None) -> lis
     if files and inline:
         raise SpecError(
             f"give either network files or inline layers, not both ({files[0]!r} and {inline[0]!r})",
-            Position(inline[0]),
+            Position(f"<arg {sources.index(inline[0]) + 1}>"),
         )
     if inline:
         names = [f"<arg {sources.index(s) + 1}>" for s in inline]
