@@ -37,7 +37,9 @@ def test_inline_layers_chain(runner: CliRunner) -> None:
 
 def test_lazy_and_case_insensitive(runner: CliRunner) -> None:
     # LazyConv2d(out_channels, kernel_size) infers in_channels; type names match in any case
-    result = runner.invoke(app, ["shape", "-i", "1,3,8,8", "LazyConv2d(16, 3); relu; conv2d(16, 4, 1)", "-f", "json"])
+    result = runner.invoke(
+        app, ["shape", "-i", "1,3,8,8", "LazyConv2d(16, 3); relu; conv2d(16, 4, 1)", "-f", "json"]
+    )
     assert result.exit_code == 0
     layers = json.loads(result.stdout)["layers"]
     assert [layer["type"] for layer in layers] == ["Conv2d", "ReLU", "Conv2d"]
@@ -66,7 +68,8 @@ def test_stdin(runner: CliRunner) -> None:
 def test_trainable_false(runner: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "frozen.yaml"
     path.write_text(
-        "input: [1, 3, 8, 8]\nlayers:\n  - {type: Conv2d, out_channels: 4, kernel_size: 3, trainable: false}\n"
+        "input: [1, 3, 8, 8]\nlayers:\n"
+        "  - {type: Conv2d, out_channels: 4, kernel_size: 3, trainable: false}\n"
         "  - Conv2d(4, 2, 1)\n"
     )
     totals = json.loads(runner.invoke(app, ["shape", str(path), "-f", "json"]).stdout)["totals"]

@@ -59,7 +59,8 @@ def test_seed_json_contract() -> None:
 
 
 def test_seed_maxpool2d_keeps_channels() -> None:
-    # D2L 7.5: pooling runs per channel. Height: floor((4 + 2 - 3) / 2) + 1 = 2; width: (4 + 2 - 3) / 1 + 1 = 4
+    # D2L 7.5: pooling runs per channel.
+    # Height: floor((4 + 2 - 3) / 2) + 1 = 2; width: (4 + 2 - 3) / 1 + 1 = 4
     report = _report("seed_maxpool2d.yaml")
     assert report.output_shape == (1, 2, 2, 4)
     assert report.totals.params == 0

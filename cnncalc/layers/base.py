@@ -92,10 +92,17 @@ def numel(x: Shape) -> int:
     return math.prod(x)
 
 
-def ntuple(value: int | tuple[int, ...], n: int, name: str) -> tuple[int, ...]:
-    """PyTorch's ``_ntuple``: an int repeats n times; a tuple must have n entries."""
+def ntuple(value: int | tuple[int, ...], n: int, name: str, single: bool = True) -> tuple[int, ...]:
+    """PyTorch's ``_ntuple``: an int repeats n times; a tuple must have n entries.
+
+    With ``single``, a 1-tuple also repeats, as ATen's ``expand_param_if_needed`` and the pooling
+    functions do for strides, paddings, dilations and pooling kernels (not convolution kernels,
+    whose weight shape comes from the tuple as given).
+    """
     if isinstance(value, int):
         return (value,) * n
+    if single and len(value) == 1:
+        return tuple(value) * n
     if len(value) != n:
         raise GeometryError(f"{name} must be an int or a tuple of {n} ints, got {value!r}", name)
     return tuple(value)

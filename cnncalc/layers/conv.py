@@ -20,6 +20,7 @@ from cnncalc.layers.base import (
     spatial_input,
     window,
 )
+from cnncalc.layers.pad import pad_shape
 
 IntOrTuple = int | tuple[int, ...]
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
@@ -35,12 +36,8 @@ def _check_groups(cin: int, cout: int, groups: int) -> None:
         raise GeometryError(f"out_channels ({cout}) must be divisible by groups ({groups})")
 
 
-def _pre_pad(mode: str, size: int, left: int, right: int, axis: str) -> None:
-    """Non-zero padding modes pad with F.pad before a padding-free convolution; its limits apply."""
-    if mode == "reflect" and (left >= size or right >= size):
-        raise GeometryError(f"reflect padding ({left}, {right}) must be smaller than the {axis} ({size})")
-    if mode == "circular" and (left > size or right > size):
-        raise GeometryError(f"circular padding ({left}, {right}) must not exceed the {axis} ({size})")
+def _flat(value: int | tuple[int, ...]) -> tuple[int, ...]:
+    return (value,) if isinstance(value, int) else value
 
 
 class _ConvNd(Layer):
@@ -63,7 +60,7 @@ class _ConvNd(Layer):
         n = self.dims
         ch = spatial_input(x, n)
         cin = check_channels(self.in_channels, x[ch], "in_channels")
-        k = ntuple(self.kernel_size, n, "kernel_size")
+        k = ntuple(self.kernel_size, n, "kernel_size", single=False)
         s = ntuple(self.stride, n, "stride")
         d = ntuple(self.dilation, n, "dilation")
         positive(k, "kernel_size")
@@ -72,6 +69,7 @@ class _ConvNd(Layer):
         if self.out_channels <= 0:
             raise GeometryError(f"out_channels must be positive, got {self.out_channels}")
         _check_groups(cin, self.out_channels, self.groups)
+        sizes = x[ch + 1 :]
         if isinstance(self.padding, str):
             if self.padding == "same":
                 if any(v != 1 for v in s):
@@ -80,25 +78,34 @@ class _ConvNd(Layer):
                 pads = [(di * (ki - 1) // 2, di * (ki - 1) - di * (ki - 1) // 2) for di, ki in zip(d, k)]
             else:
                 pads = [(0, 0)] * n
+        elif self.padding_mode != "zeros" and not any(_flat(self.padding)):
+            pads = [(0, 0)] * n  # F.pad with all-zero padding changes nothing, whatever its length
         else:
             p = ntuple(self.padding, n, "padding")
-            non_negative(p, "padding")
+            if self.padding_mode == "zeros":
+                non_negative(p, "padding")
             pads = [(pi, pi) for pi in p]
+        lefts = [left for left, _ in pads]  # the receptive field sees padding the same either way
+        if self.padding_mode != "zeros" and any(left or right for left, right in pads):
+            # torch/nn/modules/conv.py _conv_forward: F.pad(x, pads, mode) and then a convolution
+            # without padding; negative pads crop, as F.pad does.
+            flat = tuple(v for pair in reversed(pads) for v in pair)
+            padded, _ = pad_shape(x, flat, self.padding_mode)
+            sizes = tuple(padded[ch + 1 :])
+            pads = [(0, 0)] * n
         out_spatial = []
-        for axis, size, ki, si, di, (left, right) in zip(AXIS_NAMES[n], x[ch + 1 :], k, s, d, pads):
-            if self.padding_mode != "zeros":
-                _pre_pad(self.padding_mode, size, left, right, axis)
+        for axis, size, ki, si, di, (left, right) in zip(AXIS_NAMES[n], sizes, k, s, d, pads):
             out = (size + left + right - di * (ki - 1) - 1) // si + 1
             if out <= 0:
-                padded = f"2*{left}" if left == right else f"{left} + {right}"
+                pad_text = f"2*{left}" if left == right else f"{left} + {right}"
                 raise GeometryError(
-                    f"{axis} ({size} + {padded} - {di}*({ki}-1) - 1) / {si} + 1 = {out} is not positive"
+                    f"{axis} ({size} + {pad_text} - {di}*({ki}-1) - 1) / {si} + 1 = {out} is not positive"
                 )
             out_spatial.append(out)
         y = x[:ch] + (self.out_channels, *out_spatial)
         per_out = cin // self.groups * math.prod(k)
         params = self.out_channels * per_out + (self.out_channels if self.bias else 0)
-        rf = tuple(window(di * (ki - 1) + 1, si, left) for ki, si, di, (left, _) in zip(k, s, d, pads))
+        rf = tuple(window(di * (ki - 1) + 1, si, left) for ki, si, di, left in zip(k, s, d, lefts))
         return Geometry(y, params, numel(y) * per_out, rf)
 
 
@@ -127,7 +134,7 @@ class _ConvTransposeNd(Layer):
             )
         ch = spatial_input(x, n)
         cin = check_channels(self.in_channels, x[ch], "in_channels")
-        k = ntuple(self.kernel_size, n, "kernel_size")
+        k = ntuple(self.kernel_size, n, "kernel_size", single=False)
         s = ntuple(self.stride, n, "stride")
         d = ntuple(self.dilation, n, "dilation")
         p = ntuple(self.padding, n, "padding")

@@ -35,8 +35,23 @@ class _BatchNorm(Layer):
         if len(x) not in self.ranks:
             want = " or ".join(f"{r}D" for r in self.ranks)
             raise GeometryError(f"expected a {want} input, got {len(x)}D input {fmt_shape(x)}")
-        c = check_channels(self.num_features, x[1], "num_features")
+        c = x[1]
+        # torch/nn/modules/batchnorm.py: num_features is only checked through the weight and the
+        # running statistics, so without both any channel count passes
+        if self.affine or self.track_running_stats:
+            c = check_channels(self.num_features, c, "num_features")
+        elif self.num_features is not None:
+            c = self.num_features
+        if not self.track_running_stats:
+            # no running statistics: batch statistics even in eval(), which need 2+ values
+            _more_than_one(x[0] * math.prod(x[2:]), "value per channel", x)
         return Geometry(x, _affine(c, self.affine, self.bias))
+
+
+def _more_than_one(count: int, what: str, x: Shape) -> None:
+    """torch/nn/functional.py _verify_batch_size / _verify_spatial_size."""
+    if count <= 1:
+        raise GeometryError(f"normalising with input statistics needs more than 1 {what}, got {fmt_shape(x)}")
 
 
 def _affine(count: int, affine: bool, bias: bool) -> int:
@@ -90,10 +105,19 @@ class GroupNorm(Layer):
     def apply(self, x: Shape) -> Geometry:
         if len(x) < 2:
             raise GeometryError(f"expected an input of at least 2D (N, C, ...), got {fmt_shape(x)}")
-        c = check_channels(self.num_channels, x[1], "num_channels")
-        if self.num_groups <= 0 or c % self.num_groups:
-            raise GeometryError(f"num_channels ({c}) must be divisible by num_groups ({self.num_groups})")
-        return Geometry(x, _affine(c, self.affine, self.bias))
+        c = x[1]
+        given = self.num_channels if self.num_channels is not None else c
+        if self.num_groups <= 0 or given % self.num_groups:
+            raise GeometryError(f"num_channels ({given}) must be divisible by num_groups ({self.num_groups})")
+        # torch/nn/functional.py group_norm: num_channels only shapes the affine weight
+        if self.affine:
+            check_channels(self.num_channels, c, "num_channels")
+        elif c % self.num_groups:
+            raise GeometryError(
+                f"the input's {c} channels must be divisible by num_groups ({self.num_groups})"
+            )
+        _more_than_one(x[0] * c // self.num_groups * math.prod(x[2:]), "value per group", x)
+        return Geometry(x, _affine(given, self.affine, self.bias))
 
 
 def _normalized(value: int | tuple[int, ...]) -> tuple[int, ...]:
@@ -152,6 +176,8 @@ class LocalResponseNorm(Layer):
     k: float = 1.0
 
     def apply(self, x: Shape) -> Geometry:
+        if self.size <= 0:
+            raise GeometryError(f"size must be positive, got {self.size}", "size")
         if len(x) < 3:
             raise GeometryError(f"expected an input of 3 or more dimensions, got {fmt_shape(x)}")
         return Geometry(x)

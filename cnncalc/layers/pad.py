@@ -1,126 +1,106 @@
-"""Padding layers: zero, constant, reflection, replication and circular padding, per side."""
+"""Padding layers: zero, constant, reflection, replication and circular padding, per side.
+
+Every padding layer is ``torch.nn.functional.pad`` with a fixed mode, so the rules live in
+:func:`pad_shape`, which convolutions with ``padding_mode`` other than zeros use as well.
+"""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from cnncalc.errors import GeometryError
-from cnncalc.layers.base import (
-    AXIS_NAMES,
-    Geometry,
-    Layer,
-    Shape,
-    fmt_shape,
-    register,
-    spatial_input,
-    window,
-)
+from cnncalc.layers.base import AXIS_NAMES, Geometry, Layer, Shape, fmt_shape, register, window
+
+# How each mode is named in messages.
+MODE_NAMES = {
+    "constant": "constant",
+    "reflect": "reflection",
+    "replicate": "replication",
+    "circular": "circular",
+}
+
+
+def pad_shape(x: Shape, flat: tuple[int, ...], mode: str) -> tuple[Shape, list[int]]:
+    """The shape ``F.pad(x, flat, mode)`` returns, with PyTorch's checks, and the left pads.
+
+    ``flat`` is (left, right) for the last axis, then for the one before, and so on. Sources:
+    torch/nn/functional.py ``pad``; aten/src/ATen/native/PadNd.cpp; torch/_meta_registrations.py
+    ``_pad1d_common``/``_pad2d_common``/``_pad3d_common``. The left pads come back in axis order.
+    """
+    if len(flat) % 2:
+        raise GeometryError(f"padding must have an even number of values, got {len(flat)}", "padding")
+    n = len(flat) // 2
+    name = MODE_NAMES[mode]
+    if mode == "constant":
+        if n > len(x):
+            raise GeometryError(
+                f"{len(flat)} padding values pad {n} axes, but the input {fmt_shape(x)} has {len(x)}",
+                "padding",
+            )
+    elif n not in (1, 2, 3) or len(x) not in (n + 1, n + 2):
+        raise GeometryError(
+            f"{name} padding with {len(flat)} values needs a {n + 1}D or {n + 2}D input, "
+            f"got {len(x)}D input {fmt_shape(x)}",
+            "padding",
+        )
+    pairs = [(flat[2 * i], flat[2 * i + 1]) for i in range(n)][::-1]
+    sizes = x[len(x) - n :]
+    axes = AXIS_NAMES.get(n, tuple(f"axis {len(x) - n + i}" for i in range(n)))
+    out = []
+    for axis, size, (before, after) in zip(axes, sizes, pairs):
+        result = size + before + after
+        if mode == "reflect" and (before >= size or after >= size):
+            raise GeometryError(
+                f"reflection padding ({before}, {after}) must be smaller than the {axis} ({size})", "padding"
+            )
+        if mode == "circular" and (before > size or after > size):
+            raise GeometryError(
+                f"circular padding ({before}, {after}) must not exceed the {axis} ({size})", "padding"
+            )
+        if result < 0:
+            raise GeometryError(f"{axis} {size} + {before} + {after} = {result} is negative", "padding")
+        out.append(result)
+    # reflection and replication kernels want a non-empty result: in 1D the length must be >= 1,
+    # in 2D and 3D PyTorch only refuses when every padded axis is 0 (``output_w >= 1 or ...``).
+    if mode in ("reflect", "replicate") and not any(o >= 1 for o in out):
+        raise GeometryError(f"{name} padding leaves an empty output {fmt_shape(tuple(out))}", "padding")
+    return x[: len(x) - n] + tuple(out), [before for before, _ in pairs]
 
 
 class _PadNd(Layer):
-    """Pads the last ``dims`` axes; ``padding`` is an int or (left, right[, top, bottom[, front,
-    back]]) — last axis first, as in ``torch.nn.functional.pad``."""
+    """Pads the last axes; ``padding`` is an int (every side of ``dims`` axes) or (left, right,
+    top, bottom, front, back) — last axis first, as in ``torch.nn.functional.pad``."""
 
     dims: ClassVar[int] = 2
     mode: ClassVar[str] = "constant"
 
     padding: int | tuple[int, ...]
 
-    def _sides(self) -> list[tuple[int, int]]:
-        """(before, after) per padded axis, in the input's axis order."""
-        n = self.dims
-        pad = self.padding
-        flat = (pad,) * (2 * n) if isinstance(pad, int) else pad
-        if len(flat) != 2 * n:
-            raise GeometryError(f"padding must be an int or a tuple of {2 * n} ints, got {pad!r}")
-        pairs = [(flat[2 * i], flat[2 * i + 1]) for i in range(n)]
-        return pairs[::-1]
-
-    def _check_rank(self, x: Shape) -> None:
-        spatial_input(x, self.dims)
-
     def apply(self, x: Shape) -> Geometry:
-        n = self.dims
-        sides = self._sides()
-        self._check_rank(x)
-        head = x[: len(x) - n]
-        out = []
-        for axis, size, (before, after) in zip(AXIS_NAMES[n], x[len(x) - n :], sides):
-            self._check_axis(axis, size, before, after)
-            out.append(size + before + after)
-        rf = tuple(window(1, 1, before) for before, _ in sides)
-        return Geometry(head + tuple(out), spatial=rf)
-
-    def _check_axis(self, axis: str, size: int, before: int, after: int) -> None:
-        result = size + before + after
-        if result <= 0:
-            raise GeometryError(
-                f"{axis} {size} + {before} + {after} = {result} is not positive ({self.mode} padding)"
-            )
+        pad = self.padding
+        flat = (pad,) * (2 * self.dims) if isinstance(pad, int) else pad
+        y, lefts = pad_shape(x, flat, self.mode)
+        return Geometry(y, spatial=tuple(window(1, 1, left) for left in lefts))
 
 
-class _ZeroPadNd(_PadNd):
-    """Constant padding with zeros: negative sizes crop, any rank with enough axes."""
-
-    def _check_rank(self, x: Shape) -> None:
-        # F.pad in constant mode pads the last axes of a tensor of any rank that has enough of them
-        if len(x) < self.dims:
-            raise GeometryError(
-                f"padding {2 * self.dims} values needs an input of at least {self.dims}D, got {fmt_shape(x)}"
-            )
-
-    def _check_axis(self, axis: str, size: int, before: int, after: int) -> None:
-        result = size + before + after
-        if result < 0:
-            raise GeometryError(
-                f"{axis} {size} + {before} + {after} = {result} is negative (constant padding)"
-            )
-
-
-class _ConstantPadNd(_ZeroPadNd):
+class _ConstantPadNd(_PadNd):
     value: float
 
 
-class _ReflectionPadNd(_PadNd):
-    mode: ClassVar[str] = "reflection"
-
-    def _check_axis(self, axis: str, size: int, before: int, after: int) -> None:
-        # aten/src/ATen/native/ReflectionPad.cpp: each pad must be smaller than the input size
-        if before >= size or after >= size:
-            raise GeometryError(
-                f"reflection padding ({before}, {after}) must be smaller than the {axis} ({size})"
-            )
-        super()._check_axis(axis, size, before, after)
-
-
-class _ReplicationPadNd(_PadNd):
-    mode: ClassVar[str] = "replication"
-
-
-class _CircularPadNd(_PadNd):
-    mode: ClassVar[str] = "circular"
-
-    def _check_axis(self, axis: str, size: int, before: int, after: int) -> None:
-        # aten/src/ATen/native/PadNd.cpp _pad_circular: wrapping more than once is refused
-        if before > size or after > size:
-            raise GeometryError(f"circular padding ({before}, {after}) must not exceed the {axis} ({size})")
-        super()._check_axis(axis, size, before, after)
-
-
 @register
-class ZeroPad1d(_ZeroPadNd):
+class ZeroPad1d(_PadNd):
     kind: ClassVar[str] = "ZeroPad1d"
     dims: ClassVar[int] = 1
 
 
 @register
-class ZeroPad2d(_ZeroPadNd):
+class ZeroPad2d(_PadNd):
     kind: ClassVar[str] = "ZeroPad2d"
     dims: ClassVar[int] = 2
 
 
 @register
-class ZeroPad3d(_ZeroPadNd):
+class ZeroPad3d(_PadNd):
     kind: ClassVar[str] = "ZeroPad3d"
     dims: ClassVar[int] = 3
 
@@ -144,54 +124,63 @@ class ConstantPad3d(_ConstantPadNd):
 
 
 @register
-class ReflectionPad1d(_ReflectionPadNd):
+class ReflectionPad1d(_PadNd):
     kind: ClassVar[str] = "ReflectionPad1d"
     dims: ClassVar[int] = 1
+    mode: ClassVar[str] = "reflect"
 
 
 @register
-class ReflectionPad2d(_ReflectionPadNd):
+class ReflectionPad2d(_PadNd):
     kind: ClassVar[str] = "ReflectionPad2d"
     dims: ClassVar[int] = 2
+    mode: ClassVar[str] = "reflect"
 
 
 @register
-class ReflectionPad3d(_ReflectionPadNd):
+class ReflectionPad3d(_PadNd):
     kind: ClassVar[str] = "ReflectionPad3d"
     dims: ClassVar[int] = 3
+    mode: ClassVar[str] = "reflect"
 
 
 @register
-class ReplicationPad1d(_ReplicationPadNd):
+class ReplicationPad1d(_PadNd):
     kind: ClassVar[str] = "ReplicationPad1d"
     dims: ClassVar[int] = 1
+    mode: ClassVar[str] = "replicate"
 
 
 @register
-class ReplicationPad2d(_ReplicationPadNd):
+class ReplicationPad2d(_PadNd):
     kind: ClassVar[str] = "ReplicationPad2d"
     dims: ClassVar[int] = 2
+    mode: ClassVar[str] = "replicate"
 
 
 @register
-class ReplicationPad3d(_ReplicationPadNd):
+class ReplicationPad3d(_PadNd):
     kind: ClassVar[str] = "ReplicationPad3d"
     dims: ClassVar[int] = 3
+    mode: ClassVar[str] = "replicate"
 
 
 @register
-class CircularPad1d(_CircularPadNd):
+class CircularPad1d(_PadNd):
     kind: ClassVar[str] = "CircularPad1d"
     dims: ClassVar[int] = 1
+    mode: ClassVar[str] = "circular"
 
 
 @register
-class CircularPad2d(_CircularPadNd):
+class CircularPad2d(_PadNd):
     kind: ClassVar[str] = "CircularPad2d"
     dims: ClassVar[int] = 2
+    mode: ClassVar[str] = "circular"
 
 
 @register
-class CircularPad3d(_CircularPadNd):
+class CircularPad3d(_PadNd):
     kind: ClassVar[str] = "CircularPad3d"
     dims: ClassVar[int] = 3
+    mode: ClassVar[str] = "circular"

@@ -59,6 +59,7 @@ class _WindowPool(Layer):
         padding: IntOrTuple,
         dilation: IntOrTuple,
         ceil_mode: bool,
+        kernel_fits: bool = False,
     ) -> Geometry:
         n = self.dims
         ch = spatial_input(x, n)
@@ -72,6 +73,12 @@ class _WindowPool(Layer):
         positive(s, "stride")
         positive(d, "dilation")
         non_negative(p, "padding")
+        if kernel_fits:
+            # aten/src/ATen/native/Pool.h pool3d_shape_check (average pooling in 3D only): the
+            # unpadded input must be at least as large as the kernel
+            for axis, size, ki in zip(AXIS_NAMES[n], x[ch + 1 :], k):
+                if size < ki:
+                    raise GeometryError(f"{axis} ({size}) is smaller than the kernel ({ki})")
         out = [
             pooled_size(axis, size, ki, si, pi, di, ceil_mode)
             for axis, size, ki, si, pi, di in zip(AXIS_NAMES[n], x[ch + 1 :], k, s, p, d)
@@ -104,7 +111,9 @@ class _AvgPoolNd(_WindowPool):
     count_include_pad: bool = True
 
     def apply(self, x: Shape) -> Geometry:
-        return self._pool(x, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode)
+        return self._pool(
+            x, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode, kernel_fits=self.dims == 3
+        )
 
 
 class _AvgPoolDivisor(_AvgPoolNd):
@@ -125,7 +134,13 @@ class _LPPoolNd(_WindowPool):
     ceil_mode: bool = False
 
     def apply(self, x: Shape) -> Geometry:
-        return self._pool(x, self.kernel_size, self.stride, 0, 1, self.ceil_mode)
+        kernel = self.kernel_size
+        # torch/nn/functional.py lp_pool1d multiplies by kernel_size itself (an int only);
+        # lp_pool2d/3d unpack exactly 2 or 3 values
+        if not isinstance(kernel, int) and (self.dims == 1 or len(kernel) != self.dims):
+            want = "an int" if self.dims == 1 else f"an int or a tuple of {self.dims} ints"
+            raise GeometryError(f"{self.kind} kernel_size must be {want}, got {kernel!r}", "kernel_size")
+        return self._pool(x, kernel, self.stride, 0, 1, self.ceil_mode, kernel_fits=self.dims == 3)
 
 
 class _AdaptivePoolNd(Layer):
@@ -140,6 +155,9 @@ class _AdaptivePoolNd(Layer):
         ch = spatial_input(x, n)
         nonempty(x, ch)
         wanted = self.output_size
+        if wanted is None and n == 1:
+            # adaptive_avg_pool1d takes _single(None), which the 1D kernel refuses
+            raise GeometryError("output_size None is not allowed in 1D", "output_size")
         sizes = (wanted,) * n if wanted is None or isinstance(wanted, int) else wanted
         if len(sizes) != n:
             raise GeometryError(f"output_size must be an int or a tuple of {n}, got {wanted!r}")

@@ -48,6 +48,8 @@ class Unflatten(Layer):
     unflattened_size: tuple[int, ...]
 
     def apply(self, x: Shape) -> Geometry:
+        if not x:
+            raise GeometryError("Unflatten needs an input of at least 1 dimension, got a scalar")
         dim = _axis(self.dim, len(x))
         sizes = self.unflattened_size
         if not sizes:
