@@ -1,7 +1,5 @@
 """Layer kinds, one module per family; each kind owns its geometry (shape, parameters, MACs)."""
 
-from __future__ import annotations
-
 import difflib
 import importlib
 

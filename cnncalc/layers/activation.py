@@ -1,8 +1,6 @@
 """Element-wise layers: activations, dropout and Identity keep the shape and see one position."""
 
-from __future__ import annotations
-
-from typing import ClassVar, Literal
+from typing import Literal
 
 from cnncalc.errors import GeometryError
 from cnncalc.layers.base import Geometry, Layer, Shape, fmt_shape, register
@@ -30,62 +28,62 @@ def _dim_check(x: Shape, dim: int | None) -> None:
 
 @register
 class ReLU(_Inplace):
-    kind: ClassVar[str] = "ReLU"
+    kind = "ReLU"
 
 
 @register
 class ReLU6(_Inplace):
-    kind: ClassVar[str] = "ReLU6"
+    kind = "ReLU6"
 
 
 @register
 class SELU(_Inplace):
-    kind: ClassVar[str] = "SELU"
+    kind = "SELU"
 
 
 @register
 class SiLU(_Inplace):
-    kind: ClassVar[str] = "SiLU"
+    kind = "SiLU"
 
 
 @register
 class Mish(_Inplace):
-    kind: ClassVar[str] = "Mish"
+    kind = "Mish"
 
 
 @register
 class Hardswish(_Inplace):
-    kind: ClassVar[str] = "Hardswish"
+    kind = "Hardswish"
 
 
 @register
 class Hardsigmoid(_Inplace):
-    kind: ClassVar[str] = "Hardsigmoid"
+    kind = "Hardsigmoid"
 
 
 @register
 class Sigmoid(_Elementwise):
-    kind: ClassVar[str] = "Sigmoid"
+    kind = "Sigmoid"
 
 
 @register
 class Tanh(_Elementwise):
-    kind: ClassVar[str] = "Tanh"
+    kind = "Tanh"
 
 
 @register
 class LogSigmoid(_Elementwise):
-    kind: ClassVar[str] = "LogSigmoid"
+    kind = "LogSigmoid"
 
 
 @register
 class Softsign(_Elementwise):
-    kind: ClassVar[str] = "Softsign"
+    kind = "Softsign"
 
 
 @register
 class Tanhshrink(_Elementwise):
-    kind: ClassVar[str] = "Tanhshrink"
+    kind = "Tanhshrink"
 
 
 # ---- activations with arguments ---------------------------------------------------------------
@@ -93,7 +91,7 @@ class Tanhshrink(_Elementwise):
 
 @register
 class LeakyReLU(_Elementwise):
-    kind: ClassVar[str] = "LeakyReLU"
+    kind = "LeakyReLU"
 
     negative_slope: float = 0.01
     inplace: bool = False
@@ -101,7 +99,7 @@ class LeakyReLU(_Elementwise):
 
 @register
 class ELU(_Elementwise):
-    kind: ClassVar[str] = "ELU"
+    kind = "ELU"
 
     alpha: float = 1.0
     inplace: bool = False
@@ -109,7 +107,7 @@ class ELU(_Elementwise):
 
 @register
 class CELU(_Elementwise):
-    kind: ClassVar[str] = "CELU"
+    kind = "CELU"
 
     alpha: float = 1.0
     inplace: bool = False
@@ -122,14 +120,14 @@ class CELU(_Elementwise):
 
 @register
 class GELU(_Elementwise):
-    kind: ClassVar[str] = "GELU"
+    kind = "GELU"
 
     approximate: Literal["none", "tanh"] = "none"
 
 
 @register
 class Hardtanh(_Elementwise):
-    kind: ClassVar[str] = "Hardtanh"
+    kind = "Hardtanh"
 
     min_val: float = -1.0
     max_val: float = 1.0
@@ -148,7 +146,7 @@ class Hardtanh(_Elementwise):
 
 @register
 class Softplus(_Elementwise):
-    kind: ClassVar[str] = "Softplus"
+    kind = "Softplus"
 
     beta: float = 1.0
     threshold: float = 20.0
@@ -156,14 +154,14 @@ class Softplus(_Elementwise):
 
 @register
 class Hardshrink(_Elementwise):
-    kind: ClassVar[str] = "Hardshrink"
+    kind = "Hardshrink"
 
     lambd: float = 0.5
 
 
 @register
 class Softshrink(_Elementwise):
-    kind: ClassVar[str] = "Softshrink"
+    kind = "Softshrink"
 
     lambd: float = 0.5
 
@@ -175,7 +173,7 @@ class Softshrink(_Elementwise):
 
 @register
 class Threshold(_Elementwise):
-    kind: ClassVar[str] = "Threshold"
+    kind = "Threshold"
 
     threshold: float
     value: float
@@ -186,7 +184,7 @@ class Threshold(_Elementwise):
 class PReLU(Layer):
     """``PReLU(num_parameters=1)``: a learnt slope, shared or one per channel (axis 1)."""
 
-    kind: ClassVar[str] = "PReLU"
+    kind = "PReLU"
 
     num_parameters: int = 1
     init: float = 0.25
@@ -211,22 +209,22 @@ class _Softmax(_Elementwise):
 
 @register
 class Softmax(_Softmax):
-    kind: ClassVar[str] = "Softmax"
+    kind = "Softmax"
 
 
 @register
 class LogSoftmax(_Softmax):
-    kind: ClassVar[str] = "LogSoftmax"
+    kind = "LogSoftmax"
 
 
 @register
 class Softmin(_Softmax):
-    kind: ClassVar[str] = "Softmin"
+    kind = "Softmin"
 
 
 @register
 class Softmax2d(_Elementwise):
-    kind: ClassVar[str] = "Softmax2d"
+    kind = "Softmax2d"
 
     def apply(self, x: Shape) -> Geometry:
         if len(x) not in (3, 4):
@@ -240,7 +238,6 @@ class Softmax2d(_Elementwise):
 class _Dropout(_Elementwise):
     p: float = 0.5
     inplace: bool = False
-    ranks: ClassVar[tuple[int, ...] | None] = None
 
     def apply(self, x: Shape) -> Geometry:
         if not 0 <= self.p <= 1:
@@ -253,38 +250,38 @@ class _Dropout(_Elementwise):
 
 @register
 class Dropout(_Dropout):
-    kind: ClassVar[str] = "Dropout"
+    kind = "Dropout"
 
 
 @register
 class Dropout1d(_Dropout):
-    kind: ClassVar[str] = "Dropout1d"
-    ranks: ClassVar[tuple[int, ...] | None] = (2, 3)
+    kind = "Dropout1d"
+    ranks = (2, 3)
 
 
 @register
 class Dropout2d(_Dropout):
-    kind: ClassVar[str] = "Dropout2d"
+    kind = "Dropout2d"
 
 
 @register
 class Dropout3d(_Dropout):
-    kind: ClassVar[str] = "Dropout3d"
+    kind = "Dropout3d"
 
 
 @register
 class AlphaDropout(_Dropout):
-    kind: ClassVar[str] = "AlphaDropout"
+    kind = "AlphaDropout"
 
 
 @register
 class FeatureAlphaDropout(_Dropout):
-    kind: ClassVar[str] = "FeatureAlphaDropout"
+    kind = "FeatureAlphaDropout"
 
 
 @register
 class Identity(_Elementwise):
     """``Identity(*args, **kwargs)``: accepts and ignores any arguments, as PyTorch does."""
 
-    kind: ClassVar[str] = "Identity"
-    ignores_arguments: ClassVar[bool] = True
+    kind = "Identity"
+    ignores_arguments = True

@@ -1,7 +1,5 @@
 """The layer base class, the registry of layer kinds, and the small shape helpers they share."""
 
-from __future__ import annotations
-
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -60,6 +58,11 @@ class Layer(BaseModel):
     keyword_only: ClassVar[tuple[str, ...]] = ()
     # Identity(*args, **kwargs) accepts and ignores anything.
     ignores_arguments: ClassVar[bool] = False
+    # Family details that subclasses set by plain assignment (declared once here, because
+    # re-annotating them in ~90 subclasses costs pydantic tens of milliseconds at start-up):
+    dims: ClassVar[int] = 0  # spatial axes of an Nd layer
+    ranks: ClassVar[tuple[int, ...] | None] = None  # accepted input ranks, where a family fixes them
+    pad_mode: ClassVar[str] = ""  # F.pad mode of a padding layer
 
     def apply(self, x: Shape) -> Geometry:
         """Output shape, parameter count, MACs and spatial map for input shape ``x``."""

@@ -1,9 +1,7 @@
 """Convolutions and transposed convolutions in 1, 2 and 3 dimensions (``torch.nn.Conv*d``)."""
 
-from __future__ import annotations
-
 import math
-from typing import ClassVar, Literal
+from typing import Literal
 
 from cnncalc.errors import GeometryError
 from cnncalc.layers.base import (
@@ -43,8 +41,8 @@ def _flat(value: int | tuple[int, ...]) -> tuple[int, ...]:
 class _ConvNd(Layer):
     """``torch.nn.Conv{1,2,3}d``: output = floor((L + 2p - d(k-1) - 1) / s) + 1 per axis."""
 
-    dims: ClassVar[int] = 2
-    inferred: ClassVar[str | None] = "in_channels"
+    dims = 2
+    inferred = "in_channels"
 
     in_channels: int | None = None
     out_channels: int
@@ -112,8 +110,8 @@ class _ConvNd(Layer):
 class _ConvTransposeNd(Layer):
     """``torch.nn.ConvTranspose{1,2,3}d``: output = (L-1)s - 2p + d(k-1) + output_padding + 1."""
 
-    dims: ClassVar[int] = 2
-    inferred: ClassVar[str | None] = "in_channels"
+    dims = 2
+    inferred = "in_channels"
 
     in_channels: int | None = None
     out_channels: int
@@ -169,41 +167,41 @@ class _ConvTransposeNd(Layer):
 
 @register
 class Conv1d(_ConvNd):
-    kind: ClassVar[str] = "Conv1d"
-    lazy_alias: ClassVar[str | None] = "LazyConv1d"
-    dims: ClassVar[int] = 1
+    kind = "Conv1d"
+    lazy_alias = "LazyConv1d"
+    dims = 1
 
 
 @register
 class Conv2d(_ConvNd):
-    kind: ClassVar[str] = "Conv2d"
-    lazy_alias: ClassVar[str | None] = "LazyConv2d"
-    dims: ClassVar[int] = 2
+    kind = "Conv2d"
+    lazy_alias = "LazyConv2d"
+    dims = 2
 
 
 @register
 class Conv3d(_ConvNd):
-    kind: ClassVar[str] = "Conv3d"
-    lazy_alias: ClassVar[str | None] = "LazyConv3d"
-    dims: ClassVar[int] = 3
+    kind = "Conv3d"
+    lazy_alias = "LazyConv3d"
+    dims = 3
 
 
 @register
 class ConvTranspose1d(_ConvTransposeNd):
-    kind: ClassVar[str] = "ConvTranspose1d"
-    lazy_alias: ClassVar[str | None] = "LazyConvTranspose1d"
-    dims: ClassVar[int] = 1
+    kind = "ConvTranspose1d"
+    lazy_alias = "LazyConvTranspose1d"
+    dims = 1
 
 
 @register
 class ConvTranspose2d(_ConvTransposeNd):
-    kind: ClassVar[str] = "ConvTranspose2d"
-    lazy_alias: ClassVar[str | None] = "LazyConvTranspose2d"
-    dims: ClassVar[int] = 2
+    kind = "ConvTranspose2d"
+    lazy_alias = "LazyConvTranspose2d"
+    dims = 2
 
 
 @register
 class ConvTranspose3d(_ConvTransposeNd):
-    kind: ClassVar[str] = "ConvTranspose3d"
-    lazy_alias: ClassVar[str | None] = "LazyConvTranspose3d"
-    dims: ClassVar[int] = 3
+    kind = "ConvTranspose3d"
+    lazy_alias = "LazyConvTranspose3d"
+    dims = 3

@@ -1,9 +1,5 @@
 """Fully connected layers: ``Linear`` on the last dimension, with any leading dimensions."""
 
-from __future__ import annotations
-
-from typing import ClassVar
-
 from cnncalc.errors import GeometryError
 from cnncalc.layers.base import Geometry, Layer, Shape, check_channels, numel, register
 
@@ -12,9 +8,9 @@ from cnncalc.layers.base import Geometry, Layer, Shape, check_channels, numel, r
 class Linear(Layer):
     """``Linear(in_features, out_features)``: y = x W^T + b over the last dimension."""
 
-    kind: ClassVar[str] = "Linear"
-    lazy_alias: ClassVar[str | None] = "LazyLinear"
-    inferred: ClassVar[str | None] = "in_features"
+    kind = "Linear"
+    lazy_alias = "LazyLinear"
+    inferred = "in_features"
 
     in_features: int | None = None
     out_features: int

@@ -1,9 +1,6 @@
 """Normalisation layers: batch, instance, group, layer, RMS and local-response normalisation."""
 
-from __future__ import annotations
-
 import math
-from typing import ClassVar
 
 from cnncalc.errors import GeometryError
 from cnncalc.layers.base import (
@@ -20,9 +17,8 @@ from cnncalc.layers.base import (
 class _BatchNorm(Layer):
     """``BatchNorm{1,2,3}d``: per-channel weight and bias (running statistics are buffers)."""
 
-    inferred: ClassVar[str | None] = "num_features"
-    ranks: ClassVar[tuple[int, ...]] = (4,)
-    keyword_only: ClassVar[tuple[str, ...]] = ("bias",)
+    inferred = "num_features"
+    keyword_only = ("bias",)
 
     num_features: int | None = None
     eps: float = 1e-5
@@ -32,8 +28,9 @@ class _BatchNorm(Layer):
     bias: bool = True
 
     def apply(self, x: Shape) -> Geometry:
-        if len(x) not in self.ranks:
-            want = " or ".join(f"{r}D" for r in self.ranks)
+        ranks = self.ranks or ()
+        if len(x) not in ranks:
+            want = " or ".join(f"{r}D" for r in ranks)
             raise GeometryError(f"expected a {want} input, got {len(x)}D input {fmt_shape(x)}")
         c = x[1]
         # torch/nn/modules/batchnorm.py: num_features is only checked through the weight and the
@@ -61,9 +58,9 @@ def _affine(count: int, affine: bool, bias: bool) -> int:
 class _InstanceNorm(Layer):
     """``InstanceNorm{1,2,3}d``: affine parameters only with ``affine=True`` (off by default)."""
 
-    inferred: ClassVar[str | None] = "num_features"
-    dims: ClassVar[int] = 2
-    keyword_only: ClassVar[tuple[str, ...]] = ("bias",)
+    inferred = "num_features"
+    dims = 2
+    keyword_only = ("bias",)
 
     num_features: int | None = None
     eps: float = 1e-5
@@ -92,9 +89,9 @@ class _InstanceNorm(Layer):
 class GroupNorm(Layer):
     """``GroupNorm(num_groups, num_channels)``: channels split into groups, per-channel affine."""
 
-    kind: ClassVar[str] = "GroupNorm"
-    inferred: ClassVar[str | None] = "num_channels"
-    keyword_only: ClassVar[tuple[str, ...]] = ("bias",)
+    kind = "GroupNorm"
+    inferred = "num_channels"
+    keyword_only = ("bias",)
 
     num_groups: int
     num_channels: int | None = None
@@ -135,7 +132,7 @@ def _check_trailing(x: Shape, shape: tuple[int, ...]) -> None:
 class LayerNorm(Layer):
     """``LayerNorm(normalized_shape)``: normalises the trailing dimensions; elementwise affine."""
 
-    kind: ClassVar[str] = "LayerNorm"
+    kind = "LayerNorm"
 
     normalized_shape: int | tuple[int, ...]
     eps: float = 1e-5
@@ -152,7 +149,7 @@ class LayerNorm(Layer):
 class RMSNorm(Layer):
     """``RMSNorm(normalized_shape)``: like LayerNorm, with a weight and no bias."""
 
-    kind: ClassVar[str] = "RMSNorm"
+    kind = "RMSNorm"
 
     normalized_shape: int | tuple[int, ...]
     eps: float | None = None
@@ -168,7 +165,7 @@ class RMSNorm(Layer):
 class LocalResponseNorm(Layer):
     """``LocalResponseNorm(size)``: normalises across neighbouring channels; no parameters."""
 
-    kind: ClassVar[str] = "LocalResponseNorm"
+    kind = "LocalResponseNorm"
 
     size: int
     alpha: float = 1e-4
@@ -185,41 +182,41 @@ class LocalResponseNorm(Layer):
 
 @register
 class BatchNorm1d(_BatchNorm):
-    kind: ClassVar[str] = "BatchNorm1d"
-    lazy_alias: ClassVar[str | None] = "LazyBatchNorm1d"
-    ranks: ClassVar[tuple[int, ...]] = (2, 3)
+    kind = "BatchNorm1d"
+    lazy_alias = "LazyBatchNorm1d"
+    ranks = (2, 3)
 
 
 @register
 class BatchNorm2d(_BatchNorm):
-    kind: ClassVar[str] = "BatchNorm2d"
-    lazy_alias: ClassVar[str | None] = "LazyBatchNorm2d"
-    ranks: ClassVar[tuple[int, ...]] = (4,)
+    kind = "BatchNorm2d"
+    lazy_alias = "LazyBatchNorm2d"
+    ranks = (4,)
 
 
 @register
 class BatchNorm3d(_BatchNorm):
-    kind: ClassVar[str] = "BatchNorm3d"
-    lazy_alias: ClassVar[str | None] = "LazyBatchNorm3d"
-    ranks: ClassVar[tuple[int, ...]] = (5,)
+    kind = "BatchNorm3d"
+    lazy_alias = "LazyBatchNorm3d"
+    ranks = (5,)
 
 
 @register
 class InstanceNorm1d(_InstanceNorm):
-    kind: ClassVar[str] = "InstanceNorm1d"
-    lazy_alias: ClassVar[str | None] = "LazyInstanceNorm1d"
-    dims: ClassVar[int] = 1
+    kind = "InstanceNorm1d"
+    lazy_alias = "LazyInstanceNorm1d"
+    dims = 1
 
 
 @register
 class InstanceNorm2d(_InstanceNorm):
-    kind: ClassVar[str] = "InstanceNorm2d"
-    lazy_alias: ClassVar[str | None] = "LazyInstanceNorm2d"
-    dims: ClassVar[int] = 2
+    kind = "InstanceNorm2d"
+    lazy_alias = "LazyInstanceNorm2d"
+    dims = 2
 
 
 @register
 class InstanceNorm3d(_InstanceNorm):
-    kind: ClassVar[str] = "InstanceNorm3d"
-    lazy_alias: ClassVar[str | None] = "LazyInstanceNorm3d"
-    dims: ClassVar[int] = 3
+    kind = "InstanceNorm3d"
+    lazy_alias = "LazyInstanceNorm3d"
+    dims = 3

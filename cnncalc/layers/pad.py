@@ -4,10 +4,6 @@ Every padding layer is ``torch.nn.functional.pad`` with a fixed mode, so the rul
 :func:`pad_shape`, which convolutions with ``padding_mode`` other than zeros use as well.
 """
 
-from __future__ import annotations
-
-from typing import ClassVar
-
 from cnncalc.errors import GeometryError
 from cnncalc.layers.base import AXIS_NAMES, Geometry, Layer, Shape, fmt_shape, register, window
 
@@ -71,15 +67,15 @@ class _PadNd(Layer):
     """Pads the last axes; ``padding`` is an int (every side of ``dims`` axes) or (left, right,
     top, bottom, front, back) — last axis first, as in ``torch.nn.functional.pad``."""
 
-    dims: ClassVar[int] = 2
-    mode: ClassVar[str] = "constant"
+    dims = 2
+    pad_mode = "constant"
 
     padding: int | tuple[int, ...]
 
     def apply(self, x: Shape) -> Geometry:
         pad = self.padding
         flat = (pad,) * (2 * self.dims) if isinstance(pad, int) else pad
-        y, lefts = pad_shape(x, flat, self.mode)
+        y, lefts = pad_shape(x, flat, self.pad_mode)
         return Geometry(y, spatial=tuple(window(1, 1, left) for left in lefts))
 
 
@@ -89,98 +85,98 @@ class _ConstantPadNd(_PadNd):
 
 @register
 class ZeroPad1d(_PadNd):
-    kind: ClassVar[str] = "ZeroPad1d"
-    dims: ClassVar[int] = 1
+    kind = "ZeroPad1d"
+    dims = 1
 
 
 @register
 class ZeroPad2d(_PadNd):
-    kind: ClassVar[str] = "ZeroPad2d"
-    dims: ClassVar[int] = 2
+    kind = "ZeroPad2d"
+    dims = 2
 
 
 @register
 class ZeroPad3d(_PadNd):
-    kind: ClassVar[str] = "ZeroPad3d"
-    dims: ClassVar[int] = 3
+    kind = "ZeroPad3d"
+    dims = 3
 
 
 @register
 class ConstantPad1d(_ConstantPadNd):
-    kind: ClassVar[str] = "ConstantPad1d"
-    dims: ClassVar[int] = 1
+    kind = "ConstantPad1d"
+    dims = 1
 
 
 @register
 class ConstantPad2d(_ConstantPadNd):
-    kind: ClassVar[str] = "ConstantPad2d"
-    dims: ClassVar[int] = 2
+    kind = "ConstantPad2d"
+    dims = 2
 
 
 @register
 class ConstantPad3d(_ConstantPadNd):
-    kind: ClassVar[str] = "ConstantPad3d"
-    dims: ClassVar[int] = 3
+    kind = "ConstantPad3d"
+    dims = 3
 
 
 @register
 class ReflectionPad1d(_PadNd):
-    kind: ClassVar[str] = "ReflectionPad1d"
-    dims: ClassVar[int] = 1
-    mode: ClassVar[str] = "reflect"
+    kind = "ReflectionPad1d"
+    dims = 1
+    pad_mode = "reflect"
 
 
 @register
 class ReflectionPad2d(_PadNd):
-    kind: ClassVar[str] = "ReflectionPad2d"
-    dims: ClassVar[int] = 2
-    mode: ClassVar[str] = "reflect"
+    kind = "ReflectionPad2d"
+    dims = 2
+    pad_mode = "reflect"
 
 
 @register
 class ReflectionPad3d(_PadNd):
-    kind: ClassVar[str] = "ReflectionPad3d"
-    dims: ClassVar[int] = 3
-    mode: ClassVar[str] = "reflect"
+    kind = "ReflectionPad3d"
+    dims = 3
+    pad_mode = "reflect"
 
 
 @register
 class ReplicationPad1d(_PadNd):
-    kind: ClassVar[str] = "ReplicationPad1d"
-    dims: ClassVar[int] = 1
-    mode: ClassVar[str] = "replicate"
+    kind = "ReplicationPad1d"
+    dims = 1
+    pad_mode = "replicate"
 
 
 @register
 class ReplicationPad2d(_PadNd):
-    kind: ClassVar[str] = "ReplicationPad2d"
-    dims: ClassVar[int] = 2
-    mode: ClassVar[str] = "replicate"
+    kind = "ReplicationPad2d"
+    dims = 2
+    pad_mode = "replicate"
 
 
 @register
 class ReplicationPad3d(_PadNd):
-    kind: ClassVar[str] = "ReplicationPad3d"
-    dims: ClassVar[int] = 3
-    mode: ClassVar[str] = "replicate"
+    kind = "ReplicationPad3d"
+    dims = 3
+    pad_mode = "replicate"
 
 
 @register
 class CircularPad1d(_PadNd):
-    kind: ClassVar[str] = "CircularPad1d"
-    dims: ClassVar[int] = 1
-    mode: ClassVar[str] = "circular"
+    kind = "CircularPad1d"
+    dims = 1
+    pad_mode = "circular"
 
 
 @register
 class CircularPad2d(_PadNd):
-    kind: ClassVar[str] = "CircularPad2d"
-    dims: ClassVar[int] = 2
-    mode: ClassVar[str] = "circular"
+    kind = "CircularPad2d"
+    dims = 2
+    pad_mode = "circular"
 
 
 @register
 class CircularPad3d(_PadNd):
-    kind: ClassVar[str] = "CircularPad3d"
-    dims: ClassVar[int] = 3
-    mode: ClassVar[str] = "circular"
+    kind = "CircularPad3d"
+    dims = 3
+    pad_mode = "circular"

@@ -1,9 +1,5 @@
 """Pooling: max, average, power-average and adaptive pooling in 1, 2 and 3 dimensions."""
 
-from __future__ import annotations
-
-from typing import ClassVar
-
 from cnncalc.errors import GeometryError
 from cnncalc.layers.base import (
     AXIS_NAMES,
@@ -49,7 +45,7 @@ def pooled_size(axis: str, size: int, k: int, s: int, p: int, d: int, ceil_mode:
 class _WindowPool(Layer):
     """Shared arithmetic of MaxPool, AvgPool and LPPool: a window slid over each channel."""
 
-    dims: ClassVar[int] = 2
+    dims = 2
 
     def _pool(
         self,
@@ -146,7 +142,7 @@ class _LPPoolNd(_WindowPool):
 class _AdaptivePoolNd(Layer):
     """Adaptive pooling: output size given; unit i pools input [floor(iL/o), ceil((i+1)L/o))."""
 
-    dims: ClassVar[int] = 2
+    dims = 2
 
     output_size: int | tuple[int | None, ...] | None
 
@@ -173,89 +169,89 @@ class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
 
 @register
 class MaxPool1d(_MaxPoolNd):
-    kind: ClassVar[str] = "MaxPool1d"
-    dims: ClassVar[int] = 1
+    kind = "MaxPool1d"
+    dims = 1
 
 
 @register
 class MaxPool2d(_MaxPoolNd):
-    kind: ClassVar[str] = "MaxPool2d"
-    dims: ClassVar[int] = 2
+    kind = "MaxPool2d"
+    dims = 2
 
 
 @register
 class MaxPool3d(_MaxPoolNd):
-    kind: ClassVar[str] = "MaxPool3d"
-    dims: ClassVar[int] = 3
+    kind = "MaxPool3d"
+    dims = 3
 
 
 @register
 class AvgPool1d(_AvgPoolNd):
-    kind: ClassVar[str] = "AvgPool1d"
-    dims: ClassVar[int] = 1
+    kind = "AvgPool1d"
+    dims = 1
 
 
 @register
 class AvgPool2d(_AvgPoolDivisor):
-    kind: ClassVar[str] = "AvgPool2d"
-    dims: ClassVar[int] = 2
+    kind = "AvgPool2d"
+    dims = 2
 
 
 @register
 class AvgPool3d(_AvgPoolDivisor):
-    kind: ClassVar[str] = "AvgPool3d"
-    dims: ClassVar[int] = 3
+    kind = "AvgPool3d"
+    dims = 3
 
 
 @register
 class LPPool1d(_LPPoolNd):
-    kind: ClassVar[str] = "LPPool1d"
-    dims: ClassVar[int] = 1
+    kind = "LPPool1d"
+    dims = 1
 
 
 @register
 class LPPool2d(_LPPoolNd):
-    kind: ClassVar[str] = "LPPool2d"
-    dims: ClassVar[int] = 2
+    kind = "LPPool2d"
+    dims = 2
 
 
 @register
 class LPPool3d(_LPPoolNd):
-    kind: ClassVar[str] = "LPPool3d"
-    dims: ClassVar[int] = 3
+    kind = "LPPool3d"
+    dims = 3
 
 
 @register
 class AdaptiveAvgPool1d(_AdaptivePoolNd):
-    kind: ClassVar[str] = "AdaptiveAvgPool1d"
-    dims: ClassVar[int] = 1
+    kind = "AdaptiveAvgPool1d"
+    dims = 1
 
 
 @register
 class AdaptiveAvgPool2d(_AdaptivePoolNd):
-    kind: ClassVar[str] = "AdaptiveAvgPool2d"
-    dims: ClassVar[int] = 2
+    kind = "AdaptiveAvgPool2d"
+    dims = 2
 
 
 @register
 class AdaptiveAvgPool3d(_AdaptivePoolNd):
-    kind: ClassVar[str] = "AdaptiveAvgPool3d"
-    dims: ClassVar[int] = 3
+    kind = "AdaptiveAvgPool3d"
+    dims = 3
 
 
 @register
 class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
-    kind: ClassVar[str] = "AdaptiveMaxPool1d"
-    dims: ClassVar[int] = 1
+    kind = "AdaptiveMaxPool1d"
+    dims = 1
 
 
 @register
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
-    kind: ClassVar[str] = "AdaptiveMaxPool2d"
-    dims: ClassVar[int] = 2
+    kind = "AdaptiveMaxPool2d"
+    dims = 2
 
 
 @register
 class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
-    kind: ClassVar[str] = "AdaptiveMaxPool3d"
-    dims: ClassVar[int] = 3
+    kind = "AdaptiveMaxPool3d"
+    dims = 3

@@ -1,9 +1,7 @@
 """Layers that rearrange or resample: Flatten, Unflatten, pixel and channel shuffles, Upsample."""
 
-from __future__ import annotations
-
 import math
-from typing import ClassVar, Literal
+from typing import Literal
 
 from cnncalc.errors import GeometryError
 from cnncalc.layers.base import AXIS_NAMES, Geometry, Layer, Shape, fmt_shape, register
@@ -21,7 +19,7 @@ def _axis(dim: int, rank: int) -> int:
 class Flatten(Layer):
     """``Flatten(start_dim=1, end_dim=-1)``: merge axes start..end into one."""
 
-    kind: ClassVar[str] = "Flatten"
+    kind = "Flatten"
 
     start_dim: int = 1
     end_dim: int = -1
@@ -42,7 +40,7 @@ class Flatten(Layer):
 class Unflatten(Layer):
     """``Unflatten(dim, unflattened_size)``: split one axis into several (one may be -1)."""
 
-    kind: ClassVar[str] = "Unflatten"
+    kind = "Unflatten"
 
     dim: int
     unflattened_size: tuple[int, ...]
@@ -75,7 +73,7 @@ class Unflatten(Layer):
 class PixelShuffle(Layer):
     """``PixelShuffle(r)``: (*, C·r², H, W) → (*, C, H·r, W·r)."""
 
-    kind: ClassVar[str] = "PixelShuffle"
+    kind = "PixelShuffle"
 
     upscale_factor: int
 
@@ -95,7 +93,7 @@ class PixelShuffle(Layer):
 class PixelUnshuffle(Layer):
     """``PixelUnshuffle(r)``: (*, C, H·r, W·r) → (*, C·r², H, W)."""
 
-    kind: ClassVar[str] = "PixelUnshuffle"
+    kind = "PixelUnshuffle"
 
     downscale_factor: int
 
@@ -116,7 +114,7 @@ class PixelUnshuffle(Layer):
 class ChannelShuffle(Layer):
     """``ChannelShuffle(groups)``: permutes channels (axis 1); the shape is unchanged."""
 
-    kind: ClassVar[str] = "ChannelShuffle"
+    kind = "ChannelShuffle"
 
     groups: int
 
@@ -182,7 +180,7 @@ class _Resize(Layer):
 class Upsample(_Resize):
     """``Upsample(size=None, scale_factor=None, mode='nearest')``."""
 
-    kind: ClassVar[str] = "Upsample"
+    kind = "Upsample"
 
     size: int | tuple[int, ...] | None = None
     scale_factor: float | tuple[float, ...] | None = None
@@ -200,7 +198,7 @@ class Upsample(_Resize):
 class UpsamplingNearest2d(_Resize):
     """``UpsamplingNearest2d``: Upsample with mode='nearest'."""
 
-    kind: ClassVar[str] = "UpsamplingNearest2d"
+    kind = "UpsamplingNearest2d"
 
     size: int | tuple[int, ...] | None = None
     scale_factor: float | tuple[float, ...] | None = None
@@ -213,7 +211,7 @@ class UpsamplingNearest2d(_Resize):
 class UpsamplingBilinear2d(_Resize):
     """``UpsamplingBilinear2d``: Upsample with mode='bilinear', align_corners=True."""
 
-    kind: ClassVar[str] = "UpsamplingBilinear2d"
+    kind = "UpsamplingBilinear2d"
 
     size: int | tuple[int, ...] | None = None
     scale_factor: float | tuple[float, ...] | None = None
