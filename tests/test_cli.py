@@ -88,7 +88,7 @@ def test_markdown(runner: CliRunner) -> None:
         "|---:|---|---|---|---:|---:|---:|\n"
         "| 0 | conv2d_1 | Conv2d | (4, 3, 3, 5) | 93 | 5,400 | 720 B |\n"
         "|  | **total** |  | (4, 3, 3, 5) | 93 | 5,400 | 720 B |\n\n"
-        "Parameters: 93 (93), trainable 93, non-trainable 0; 372 B. MACs: 5,400 (5.40 K).\n"
+        "Parameters: 93, trainable 93, non-trainable 0; 372 B. MACs: 5,400 (5.40 K).\n"
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnncalc.render.numbers import shape, si, size, thousands
+from cnncalc.render.numbers import count, shape, size, thousands
 from cnncalc.report import Report
 
 
@@ -21,7 +21,7 @@ def render(reports: list[Report], flops: bool = False) -> str:
         lines.append(_row(["#", "Layer", "Type", "Output shape", "Params", ops, "Memory"]))
         lines.append("|---:|---|---|---|---:|---:|---:|")
         for layer in report.layers:
-            count = layer.flops if flops else layer.macs
+            ops_count = layer.flops if flops else layer.macs
             lines.append(
                 _row(
                     [
@@ -30,13 +30,13 @@ def render(reports: list[Report], flops: bool = False) -> str:
                         layer.type,
                         shape(layer.output_shape),
                         thousands(layer.params),
-                        thousands(count),
+                        thousands(ops_count),
                         size(layer.activation_bytes),
                     ]
                 )
             )
         t = report.totals
-        count = t.flops if flops else t.macs
+        total = t.flops if flops else t.macs
         lines.append(
             _row(
                 [
@@ -45,16 +45,16 @@ def render(reports: list[Report], flops: bool = False) -> str:
                     "",
                     shape(report.output_shape),
                     thousands(t.params),
-                    thousands(count),
+                    thousands(total),
                     size(t.activation_bytes),
                 ]
             )
         )
         lines.append("")
         lines.append(
-            f"Parameters: {thousands(t.params)} ({si(t.params)}), trainable "
+            f"Parameters: {count(t.params)}, trainable "
             f"{thousands(t.trainable_params)}, non-trainable {thousands(t.non_trainable_params)}; "
-            f"{size(t.param_bytes)}. {ops}: {thousands(count)} ({si(count)})."
+            f"{size(t.param_bytes)}. {ops}: {count(total)}."
         )
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"

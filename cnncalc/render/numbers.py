@@ -29,3 +29,8 @@ def size(n: int) -> str:
 def shape(x: Shape) -> str:
     """A shape as PyTorch prints a tuple."""
     return "(" + ", ".join(str(d) for d in x) + ("," if len(x) == 1 else "") + ")"
+
+
+def count(n: int) -> str:
+    """Exact with separators, plus the unit form when it helps: ``61,706 (61.71 K)``, ``93``."""
+    return thousands(n) if abs(n) < 1000 else f"{thousands(n)} ({si(n)})"

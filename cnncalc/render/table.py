@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from cnncalc.render.numbers import shape, si, size, thousands
+from cnncalc.render.numbers import count, shape, si, size, thousands
 from cnncalc.report import Report
 
 if TYPE_CHECKING:
@@ -64,10 +64,10 @@ def shape_tables(reports: list[Report], flops: bool = False) -> list[RenderableT
             table.add_row(*row)
         out.append(table)
         summary = Text(
-            f"Params: {thousands(t.params)} ({si(t.params)}) · {size(t.param_bytes)}\n"
+            f"Params: {count(t.params)} · {size(t.param_bytes)}\n"
             f"  trainable {thousands(t.trainable_params)} · "
             f"non-trainable {thousands(t.non_trainable_params)}\n"
-            f"{ops}: {thousands(total_ops)} ({si(total_ops)}) · activations {size(t.activation_bytes)}\n"
+            f"{ops}: {count(total_ops)} · activations {size(t.activation_bytes)}\n"
         )
         out.append(summary)
     return out

@@ -4,6 +4,7 @@ with :mod:`ast` and never evaluated — only literals are accepted as arguments.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,7 @@ def _literal(node: ast.expr) -> Any:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_call(text: str) -> Call:
     """Parse ``Name`` or ``Name(arg, ..., key=value, ...)`` with literal arguments only."""
     source = text.strip()

@@ -55,6 +55,14 @@ class _Loader(yaml.SafeLoader):
     file: str = "<input>"
 
 
+# libyaml's parser when PyYAML was built with it (the common case) scans ~10x faster; syntax
+# errors are then re-read with the pure-Python parser, so messages do not depend on the build.
+_CBase: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+_FastLoader: type[_Loader] = (
+    type("_FastLoader", (_CBase, _Loader), {}) if _CBase is not None else _Loader
+)
+
+
 def _construct_scalar(loader: _Loader, node: ScalarNode) -> Any:
     if node.tag not in _SAFE_SCALAR_TAGS:
         raise SpecError(f"YAML tag {_tag(node.tag)!r} is not allowed", _pos(loader.file, node))
@@ -113,7 +121,17 @@ def _construct(loader: _Loader, node: Node) -> Any:
 
 def load_yaml(text: str, file: str) -> Any:
     """Parse one YAML document into PosDict/PosList/PosStr values; errors carry file:line:col."""
-    loader = _Loader(text)
+    if _FastLoader is not _Loader:
+        try:
+            return _load(_FastLoader, text, file)
+        except SpecError as exc:
+            if not exc.message.startswith("YAML"):
+                raise
+    return _load(_Loader, text, file)
+
+
+def _load(loader_class: type[_Loader], text: str, file: str) -> Any:
+    loader = loader_class(text)
     loader.file = file
     try:
         node = loader.get_single_node()

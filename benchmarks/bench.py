@@ -1,0 +1,74 @@
+"""Time cnncalc as whole processes: the VGG-16 table and JSON, and generated stacks of 1k, 10k
+and 100k layers. Prints the median wall time and the peak memory (max RSS) of each command.
+
+    python benchmarks/bench.py            # 7 runs each (3 for the 100k stack)
+    python benchmarks/bench.py --runs 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cnncalc() -> list[str]:
+    exe = shutil.which("cnncalc")
+    return [exe] if exe else [sys.executable, "-m", "cnncalc"]
+
+
+def run_once(argv: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one run, measured with wait4 on the child alone."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(argv)}")
+    return elapsed, usage.ru_maxrss
+
+
+def stack(path: Path, layers: int) -> Path:
+    """A chain of `layers` layers: Conv2d(8, 8, 3, padding=1) and ReLU in turn on 1×8×16×16."""
+    lines = [f"# {layers} generated layers", f"name: stack-{layers}", "input: [1, 8, 16, 16]", "layers:"]
+    lines += ["  - Conv2d(8, 8, 3, padding=1)" if i % 2 == 0 else "  - ReLU" for i in range(layers)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    exe = _cnncalc()
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = [
+            ("vgg16 table", [*exe, "shape", "examples/vgg16.yaml", "--width", "100"], args.runs),
+            ("vgg16 json", [*exe, "shape", "examples/vgg16.yaml", "--format", "json"], args.runs),
+        ]
+        for n in (1_000, 10_000, 100_000):
+            path = stack(Path(tmp) / f"stack_{n}.yaml", n)
+            runs = args.runs if n < 100_000 else max(1, args.runs // 2)
+            cases.append((f"{n:,} layers json", [*exe, "shape", str(path), "--format", "json"], runs))
+        print(f"{'command':<22}{'median':>10}{'min':>10}{'max RSS':>12}   runs")
+        for label, argv, runs in cases:
+            run_once(argv)  # warm the file cache and .pyc files
+            results = [run_once(argv) for _ in range(runs)]
+            times = [t for t, _ in results]
+            rss = max(r for _, r in results)
+            print(
+                f"{label:<22}{statistics.median(times) * 1000:>8.0f} ms{min(times) * 1000:>7.0f} ms"
+                f"{rss / 1024:>9.1f} MiB   {runs}"
+            )
+
+
+if __name__ == "__main__":
+    main()
