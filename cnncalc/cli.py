@@ -121,11 +121,16 @@ def _color(color: bool) -> bool:
 
 
 def _show(renderables: list[Any], output: Path | None, width: int | None, color: bool) -> None:
-    """Print rich renderables to the terminal, or as plain text to ``--output``."""
+    """Print rich renderables to the terminal, or as plain text to ``--output`` and pipes."""
     from cnncalc.render.table import to_text
 
     if output is not None:
         _write(to_text(renderables, width or 100, color=False), output)
+        return
+    if not sys.stdout.isatty():
+        env_width = os.environ.get("COLUMNS", "")
+        fallback = int(env_width) if env_width.isdigit() else 80
+        _write(to_text(renderables, width or fallback, color=False), None)
         return
     from rich.console import Console
 

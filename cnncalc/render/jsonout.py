@@ -28,7 +28,7 @@ def dumps(value: dict[str, Any] | list[Any]) -> str:
     for key, item in value.items():
         if key == "layers" and isinstance(item, list) and item:
             body = ",\n".join("    " + json.dumps(layer) for layer in item)
-            lines.append(f'  {json.dumps(key)}: [\n{body}\n  ]')
+            lines.append(f"  {json.dumps(key)}: [\n{body}\n  ]")
         else:
             lines.append(f"  {json.dumps(key)}: {json.dumps(item)}")
     return "{\n" + ",\n".join(lines) + "\n}"

@@ -67,7 +67,7 @@ def shape_tables(reports: list[Report], flops: bool = False) -> list[RenderableT
             f"Params: {count(t.params)} · {size(t.param_bytes)}\n"
             f"  trainable {thousands(t.trainable_params)} · "
             f"non-trainable {thousands(t.non_trainable_params)}\n"
-            f"{ops}: {count(total_ops)} · activations {size(t.activation_bytes)}\n"
+            f"{ops}: {count(total_ops)} · activations {size(t.activation_bytes)}"
         )
         out.append(summary)
     return out
@@ -89,4 +89,5 @@ def to_text(renderables: list[RenderableType], width: int | None = None, color: 
     )
     for item in renderables:
         console.print(item)
-    return buffer.getvalue()
+    # rich pads every line to the table width; files and pipes get no trailing blanks
+    return "\n".join(line.rstrip() for line in buffer.getvalue().split("\n"))

@@ -58,9 +58,7 @@ class _Loader(yaml.SafeLoader):
 # libyaml's parser when PyYAML was built with it (the common case) scans ~10x faster; syntax
 # errors are then re-read with the pure-Python parser, so messages do not depend on the build.
 _CBase: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
-_FastLoader: type[_Loader] = (
-    type("_FastLoader", (_CBase, _Loader), {}) if _CBase is not None else _Loader
-)
+_FastLoader: type[_Loader] = type("_FastLoader", (_CBase, _Loader), {}) if _CBase is not None else _Loader
 
 
 def _construct_scalar(loader: _Loader, node: ScalarNode) -> Any:
