@@ -25,6 +25,18 @@ def test_seed_conv2d() -> None:
     assert layer.activation_bytes == 4 * 3 * 3 * 5 * 4  # float32
 
 
+# one layer: the field is the kernel (3, 5), stride 1, padding (1, 2) (H, W); unit 0 is centred
+# at (r - 1)/2 - P = (0, 0); a 3×5 field on a 3×5 input does not exceed it
+SEED_FIELD = {
+    "size": [3, 5],
+    "stride": [1, 1],
+    "padding": [1, 2],
+    "centre": [0, 0],
+    "whole_input": False,
+    "exceeds_input": False,
+}
+
+
 def test_seed_json_contract() -> None:
     """The JSON of the seed network, key for key, as the core issue specifies it."""
     result = CliRunner().invoke(app, ["shape", str(EXAMPLES / "seed_conv2d.yaml"), "--format", "json"])
@@ -45,6 +57,7 @@ def test_seed_json_contract() -> None:
                 "trainable_params": 93,
                 "macs": 5400,
                 "activation_bytes": 720,
+                "receptive_field": SEED_FIELD,
             }
         ],
         "totals": {
@@ -55,6 +68,7 @@ def test_seed_json_contract() -> None:
             "param_bytes": 372,
             "activation_bytes": 720,
         },
+        "receptive_field": SEED_FIELD,
     }
 
 

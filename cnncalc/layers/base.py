@@ -1,6 +1,7 @@
 """The layer base class, the registry of layer kinds, and the small shape helpers they share."""
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import ClassVar, Literal
@@ -30,14 +31,28 @@ class Window:
 Spatial = tuple[Window, ...] | Literal["identity", "global", "unknown"]
 
 
+# Which input positions feed an output position, per spatial axis: (axis, index) -> indices.
+# Axes count from the first of the layer's spatial axes (its last ``len(windows)`` dimensions).
+Back = Callable[[int, int], Iterable[int]]
+
+
 @dataclass(frozen=True)
 class Geometry:
-    """What one layer does to one input shape: output shape, parameters, MACs, spatial map."""
+    """What one layer does to one input shape: output shape, parameters, MACs, spatial map.
+
+    A layer whose ``spatial`` is a tuple of windows also gives ``back``, the exact input positions
+    behind every output position (dilation holes, padding and resampling included).
+    """
 
     output: Shape
     params: int = 0
     macs: int = 0
     spatial: Spatial = "identity"
+    back: Back | None = None
+    # PixelShuffle picks input channels by output position ("shuffle"); PixelUnshuffle picks
+    # output channels by input position ("unshuffle"). Per-axis position sets are the union over
+    # channels, which is exact unless a shuffle follows an unshuffle.
+    channel_space: str = ""
 
 
 class Layer(BaseModel):
@@ -159,3 +174,31 @@ def check_channels(given: int | None, actual: int, name: str, what: str = "chann
 def window(size: int, stride: int, pad: int) -> Window:
     """A :class:`Window` from integer kernel extent, stride and left padding."""
     return Window(Fraction(size), Fraction(stride), Fraction(pad))
+
+
+def sliding_back(
+    sizes: Shape,
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    lefts: tuple[int, ...] | list[int],
+    dilation: tuple[int, ...],
+    remap: Callable[[int, int], int | None] | None = None,
+) -> Back:
+    """Inputs of a sliding window: output j reads j*s - left + d*m for m < k, where real.
+
+    ``remap(index, size)`` maps an index outside the input to the input position a padding mode
+    copies there (reflect, replicate, circular), or None for constant padding.
+    """
+
+    def back(axis: int, j: int) -> list[int]:
+        size = sizes[axis]
+        found = []
+        for m in range(kernel[axis]):
+            q: int | None = j * stride[axis] - lefts[axis] + dilation[axis] * m
+            if q is not None and not 0 <= q < size:
+                q = remap(q, size) if remap is not None else None
+            if q is not None:
+                found.append(q)
+        return found
+
+    return back

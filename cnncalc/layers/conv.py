@@ -1,24 +1,28 @@
 """Convolutions and transposed convolutions in 1, 2 and 3 dimensions (``torch.nn.Conv*d``)."""
 
 import math
+from fractions import Fraction
 from typing import Literal
 
 from cnncalc.errors import GeometryError
 from cnncalc.layers.base import (
     AXIS_NAMES,
+    Back,
     Geometry,
     Layer,
     Shape,
+    Window,
     check_channels,
     non_negative,
     ntuple,
     numel,
     positive,
     register,
+    sliding_back,
     spatial_input,
     window,
 )
-from cnncalc.layers.pad import pad_shape
+from cnncalc.layers.pad import pad_shape, pad_source
 
 IntOrTuple = int | tuple[int, ...]
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
@@ -104,7 +108,9 @@ class _ConvNd(Layer):
         per_out = cin // self.groups * math.prod(k)
         params = self.out_channels * per_out + (self.out_channels if self.bias else 0)
         rf = tuple(window(di * (ki - 1) + 1, si, left) for ki, si, di, left in zip(k, s, d, lefts))
-        return Geometry(y, params, numel(y) * per_out, rf)
+        remap = pad_source(self.padding_mode) if self.padding_mode != "zeros" else None
+        back = sliding_back(x[ch + 1 :], k, s, lefts, d, remap)
+        return Geometry(y, params, numel(y) * per_out, rf, back)
 
 
 class _ConvTransposeNd(Layer):
@@ -162,7 +168,29 @@ class _ConvTransposeNd(Layer):
         y = x[:ch] + (self.out_channels, *out_spatial)
         per_in = self.out_channels // self.groups * math.prod(k)
         params = cin * per_in + (self.out_channels if self.bias else 0)
-        return Geometry(y, params, numel(x) * per_in, "unknown")
+        # Input i feeds outputs i*s - p + d*m (m < k), so output j reads the i with
+        # i*s = j + p - d*m: a window of d(k-1)/s + 1 input units, stride 1/s, left pad (d(k-1) - p)/s.
+        rf = tuple(
+            Window(Fraction(di * (ki - 1), si) + 1, Fraction(1, si), Fraction(di * (ki - 1) - pi, si))
+            for ki, si, di, pi in zip(k, s, d, p)
+        )
+        return Geometry(y, params, numel(x) * per_in, rf, _transposed_back(x[ch + 1 :], k, s, p, d))
+
+
+def _transposed_back(
+    sizes: Shape, k: tuple[int, ...], s: tuple[int, ...], p: tuple[int, ...], d: tuple[int, ...]
+) -> Back:
+    """Inputs of a transposed convolution's output j: every i with i*s - p + d*m = j, m < k."""
+
+    def back(axis: int, j: int) -> list[int]:
+        found = []
+        for m in range(k[axis]):
+            i, rest = divmod(j + p[axis] - d[axis] * m, s[axis])
+            if rest == 0 and 0 <= i < sizes[axis]:
+                found.append(i)
+        return found
+
+    return back
 
 
 @register

@@ -24,5 +24,7 @@ class Linear(Layer):
             raise GeometryError(f"out_features must not be negative, got {self.out_features}")
         y = x[:-1] + (self.out_features,)
         params = cin * self.out_features + (self.out_features if self.bias else 0)
-        # every output element is a dot product over in_features: one MAC per input feature
-        return Geometry(y, params, numel(y) * cin, "global")
+        # every output element is a dot product over in_features: one MAC per input feature.
+        # On a flat (N, F) input every output sees everything before; on a spatial tensor,
+        # Linear mixes only the last axis, which the receptive-field algebra does not model.
+        return Geometry(y, params, numel(y) * cin, "global" if len(x) <= 2 else "unknown")

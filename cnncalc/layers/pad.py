@@ -4,8 +4,10 @@ Every padding layer is ``torch.nn.functional.pad`` with a fixed mode, so the rul
 :func:`pad_shape`, which convolutions with ``padding_mode`` other than zeros use as well.
 """
 
+from collections.abc import Callable
+
 from cnncalc.errors import GeometryError
-from cnncalc.layers.base import AXIS_NAMES, Geometry, Layer, Shape, fmt_shape, register, window
+from cnncalc.layers.base import AXIS_NAMES, Geometry, Layer, Shape, fmt_shape, register, sliding_back, window
 
 # How each mode is named in messages.
 MODE_NAMES = {
@@ -63,6 +65,29 @@ def pad_shape(x: Shape, flat: tuple[int, ...], mode: str) -> tuple[Shape, list[i
     return x[: len(x) - n] + tuple(out), [before for before, _ in pairs]
 
 
+def pad_source(mode: str) -> Callable[[int, int], int | None]:
+    """For a position ``q`` outside an input of ``size``, the input position ``F.pad`` copies
+    there in ``mode`` (None for constant padding)."""
+
+    def reflect(q: int, size: int) -> int | None:
+        period = 2 * (size - 1)
+        if period == 0:
+            return 0
+        q %= period
+        return q if q < size else period - q
+
+    def replicate(q: int, size: int) -> int | None:
+        return min(max(q, 0), size - 1)
+
+    def circular(q: int, size: int) -> int | None:
+        return q % size
+
+    def constant(q: int, size: int) -> int | None:
+        return None
+
+    return {"reflect": reflect, "replicate": replicate, "circular": circular}.get(mode, constant)
+
+
 class _PadNd(Layer):
     """Pads the last axes; ``padding`` is an int (every side of ``dims`` axes) or (left, right,
     top, bottom, front, back) — last axis first, as in ``torch.nn.functional.pad``."""
@@ -76,7 +101,9 @@ class _PadNd(Layer):
         pad = self.padding
         flat = (pad,) * (2 * self.dims) if isinstance(pad, int) else pad
         y, lefts = pad_shape(x, flat, self.pad_mode)
-        return Geometry(y, spatial=tuple(window(1, 1, left) for left in lefts))
+        n = len(lefts)
+        back = sliding_back(x[len(x) - n :], (1,) * n, (1,) * n, lefts, (1,) * n, pad_source(self.pad_mode))
+        return Geometry(y, spatial=tuple(window(1, 1, left) for left in lefts), back=back)
 
 
 class _ConstantPadNd(_PadNd):

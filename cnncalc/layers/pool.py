@@ -1,18 +1,21 @@
 """Pooling: max, average, power-average and adaptive pooling in 1, 2 and 3 dimensions."""
 
+from fractions import Fraction
+
 from cnncalc.errors import GeometryError
 from cnncalc.layers.base import (
     AXIS_NAMES,
+    Back,
     Geometry,
     Layer,
     Shape,
-    Spatial,
     Window,
     non_negative,
     nonempty,
     ntuple,
     positive,
     register,
+    sliding_back,
     spatial_input,
     window,
 )
@@ -82,7 +85,8 @@ class _WindowPool(Layer):
         rf: tuple[Window, ...] = tuple(
             window(di * (ki - 1) + 1, si, pi) for ki, si, pi, di in zip(k, s, p, d)
         )
-        return Geometry(x[: ch + 1] + tuple(out), spatial=rf)
+        back = sliding_back(x[ch + 1 :], k, s, p, d)
+        return Geometry(x[: ch + 1] + tuple(out), spatial=rf, back=back)
 
 
 class _MaxPoolNd(_WindowPool):
@@ -159,8 +163,29 @@ class _AdaptivePoolNd(Layer):
             raise GeometryError(f"output_size must be an int or a tuple of {n}, got {wanted!r}")
         out = tuple(size if o is None else o for o, size in zip(sizes, x[ch + 1 :]))
         non_negative(out, "output_size")
-        spatial: Spatial = "global" if all(o == 1 for o in out) else "unknown"
-        return Geometry(x[: ch + 1] + out, spatial=spatial)
+        rf, back = adaptive_windows(x[ch + 1 :], out)
+        return Geometry(x[: ch + 1] + out, spatial=rf, back=back)
+
+
+def adaptive_windows(sizes: Shape, out: Shape) -> tuple[tuple[Window, ...], Back]:
+    """Adaptive pooling's windows: unit j of o pools input [floor(jL/o), ceil((j+1)L/o)).
+
+    aten/src/ATen/native/AdaptivePooling.h start_index/end_index. The windows differ in size
+    when o does not divide L; the receptive-field algebra takes the largest, with stride L/o.
+    """
+
+    def bounds(size: int, o: int, j: int) -> range:
+        return range(j * size // o, -(-(j + 1) * size // o))
+
+    windows = []
+    for size, o in zip(sizes, out):
+        largest = max((len(bounds(size, o, j)) for j in range(o)), default=1) if o else 1
+        windows.append(Window(Fraction(largest), Fraction(size, o) if o else Fraction(1), Fraction(0)))
+
+    def back(axis: int, j: int) -> range:
+        return bounds(sizes[axis], out[axis], j)
+
+    return tuple(windows), back
 
 
 class _AdaptiveMaxPoolNd(_AdaptivePoolNd):

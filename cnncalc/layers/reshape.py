@@ -1,10 +1,12 @@
 """Layers that rearrange or resample: Flatten, Unflatten, pixel and channel shuffles, Upsample."""
 
 import math
+from fractions import Fraction
 from typing import Literal
 
 from cnncalc.errors import GeometryError
-from cnncalc.layers.base import AXIS_NAMES, Geometry, Layer, Shape, fmt_shape, register
+from cnncalc.layers.base import AXIS_NAMES, Back, Geometry, Layer, Shape, Spatial, Window, fmt_shape, register
+from cnncalc.layers.pool import adaptive_windows
 
 
 def _axis(dim: int, rank: int) -> int:
@@ -33,7 +35,10 @@ class Flatten(Layer):
         if start > end:
             raise GeometryError(f"start_dim ({self.start_dim}) comes after end_dim ({self.end_dim})")
         merged = math.prod(x[start : end + 1])
-        return Geometry(x[:start] + (merged,) + x[end + 1 :], spatial="global")
+        # merging everything after the batch (or channel) axis mixes all positions; merging only
+        # some spatial axes reshapes space in a way the receptive-field algebra does not follow
+        spatial: Spatial = "global" if start <= 1 and end == len(x) - 1 else "unknown"
+        return Geometry(x[:start] + (merged,) + x[end + 1 :], spatial=spatial)
 
 
 @register
@@ -86,7 +91,14 @@ class PixelShuffle(Layer):
         c, h, w = x[-3:]
         if c % (r * r):
             raise GeometryError(f"channels ({c}) must be divisible by upscale_factor² ({r * r})")
-        return Geometry(x[:-3] + (c // (r * r), h * r, w * r), spatial="unknown")
+        windows = (Window(Fraction(1), Fraction(1, r), Fraction(0)),) * 2
+
+        def back(axis: int, j: int) -> list[int]:
+            return [j // r]
+
+        return Geometry(
+            x[:-3] + (c // (r * r), h * r, w * r), spatial=windows, back=back, channel_space="shuffle"
+        )
 
 
 @register
@@ -107,7 +119,14 @@ class PixelUnshuffle(Layer):
         for axis, size in (("height", h), ("width", w)):
             if size % r:
                 raise GeometryError(f"{axis} ({size}) must be divisible by downscale_factor ({r})")
-        return Geometry(x[:-3] + (c * r * r, h // r, w // r), spatial="unknown")
+        windows = (Window(Fraction(r), Fraction(r), Fraction(0)),) * 2
+
+        def back(axis: int, j: int) -> range:
+            return range(j * r, j * r + r)
+
+        return Geometry(
+            x[:-3] + (c * r * r, h // r, w // r), spatial=windows, back=back, channel_space="unshuffle"
+        )
 
 
 @register
@@ -158,6 +177,7 @@ class _Resize(Layer):
             if recompute_scale_factor:
                 raise GeometryError("recompute_scale_factor is not meaningful with an explicit size")
             out = (size,) * n if isinstance(size, int) else size
+            scales: tuple[float, ...] = ()
             if len(out) != n:
                 raise GeometryError(f"size {fmt_shape(out)} must have {n} entries for {fmt_shape(x)}")
         elif scale_factor is not None:
@@ -173,7 +193,76 @@ class _Resize(Layer):
         for axis, o in zip(AXIS_NAMES[n], out):
             if o < minimum:
                 raise GeometryError(f"output {axis} {o} is not positive")
-        return Geometry(x[:2] + tuple(out), spatial="unknown")
+        if mode == "area":
+            windows, back = adaptive_windows(x[2:], out)
+            return Geometry(x[:2] + tuple(out), spatial=windows, back=back)
+        # the scale PyTorch's kernels use: 1/scale_factor when one is passed on, else in/out
+        given = None if size is not None or recompute_scale_factor else scales
+        invs = []
+        for i, (l_in, l_out) in enumerate(zip(x[2:], out)):
+            if align_corners:
+                inv = Fraction(l_in - 1, l_out - 1) if l_out > 1 else Fraction(0)
+            elif given is not None and float(given[i]) > 0:
+                inv = 1 / Fraction(repr(float(given[i])))
+            else:
+                inv = Fraction(l_in, l_out)
+            invs.append(inv)
+        windows, back = _interpolation(mode, bool(align_corners), x[2:], tuple(invs))
+        return Geometry(x[:2] + tuple(out), spatial=windows, back=back)
+
+
+def _cubic_weights(t: Fraction) -> tuple[Fraction, ...]:
+    """aten/src/ATen/native/UpSample.h get_cubic_upsample_coefficients, A = -0.75."""
+    a = Fraction(-3, 4)
+
+    def near(v: Fraction) -> Fraction:  # |v| <= 1
+        return ((a + 2) * v - (a + 3)) * v * v + 1
+
+    def far(v: Fraction) -> Fraction:  # 1 < |v| < 2
+        return ((a * v - 5 * a) * v + 8 * a) * v - 4 * a
+
+    return far(t + 1), near(t), near(1 - t), far(2 - t)
+
+
+def _interpolation(
+    mode: str, align_corners: bool, sizes: Shape, invs: tuple[Fraction, ...]
+) -> tuple[tuple[Window, ...], Back]:
+    """Source positions of interpolation (aten/src/ATen/native/UpSample.h), exactly.
+
+    nearest: floor(j*inv); nearest-exact: floor((j + 1/2)*inv); linear modes read src and
+    src + 1 with src = (j + 1/2)*inv - 1/2 (clamped at 0), or j*inv with align_corners; bicubic
+    reads floor(src) - 1 .. floor(src) + 2, clamped. Taps with weight 0 feed nothing. As windows
+    in the receptive-field algebra: stride inv, size 1 (nearest), 2 (linear) or 4 (cubic).
+    """
+    if mode in ("nearest", "nearest-exact"):
+        shift = Fraction(1, 2) if mode == "nearest-exact" else Fraction(0)
+        windows = tuple(Window(Fraction(1), inv, -shift * inv) for inv in invs)
+
+        def nearest(axis: int, j: int) -> list[int]:
+            return [min(math.floor((j + shift) * invs[axis]), sizes[axis] - 1)]
+
+        return windows, nearest
+
+    cubic = mode == "bicubic"
+    taps = 4 if cubic else 2
+    windows = tuple(
+        Window(Fraction(taps), inv, (1 if cubic else 0) + (Fraction(0) if align_corners else (1 - inv) / 2))
+        for inv in invs
+    )
+
+    def interpolate(axis: int, j: int) -> list[int]:
+        size, inv = sizes[axis], invs[axis]
+        src = j * inv if align_corners else (j + Fraction(1, 2)) * inv - Fraction(1, 2)
+        if not cubic:
+            src = max(src, Fraction(0))
+            i0 = math.floor(src)
+            i1 = i0 + 1 if i0 < size - 1 else i0
+            return [i0] if src == i0 else [i0, i1]
+        i0 = math.floor(src)
+        weights = _cubic_weights(src - i0)
+        return sorted({min(max(i0 - 1 + m, 0), size - 1) for m in range(4) if weights[m] != 0})
+
+    return windows, interpolate
 
 
 @register

@@ -1,0 +1,134 @@
+"""Receptive fields: the Distill algebra per layer, and the exact input region of any unit.
+
+Convention of Araujo, Norris and Sim, "Computing Receptive Fields of Convolutional Neural
+Networks" (Distill, 2019): input position i is centred at coordinate i; unit u of a layer sees
+input coordinates [u*S - P, u*S - P + r - 1], with r the size, S the effective stride and P the
+effective padding. A layer with kernel extent k, stride s and left padding p (all in its input's
+units, possibly fractional) composes as
+
+    r <- r + (k - 1) * S,    P <- P + p * S,    S <- S * s        (Distill, eq. 1-3 generalised)
+
+with exact fractions, so transposed convolutions and upsampling (stride < 1) stay exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from cnncalc.layers.base import Back, Shape, Spatial
+
+
+@dataclass(frozen=True)
+class AxisField:
+    """Receptive field of a layer along one spatial axis."""
+
+    size: Fraction
+    stride: Fraction
+    padding: Fraction
+
+    @property
+    def centre0(self) -> Fraction:
+        """Input coordinate of the centre of unit 0: ``(r - 1)/2 - P``."""
+        return (self.size - 1) / 2 - self.padding
+
+    def region(self, u: int) -> tuple[Fraction, Fraction]:
+        """The unclipped input interval unit ``u`` sees: ``[u*S - P, u*S - P + r - 1]``."""
+        start = u * self.stride - self.padding
+        return start, start + self.size - 1
+
+
+IDENTITY = AxisField(Fraction(1), Fraction(1), Fraction(0))
+
+
+@dataclass(frozen=True)
+class Field:
+    """The receptive field after a layer: one AxisField per spatial axis (the last ``len(axes)``
+    dimensions), ``whole`` once every unit sees the union of all positions (Flatten, Linear,
+    global pooling). ``axes`` is None before any spatial layer, or when it cannot be known."""
+
+    axes: tuple[AxisField, ...] | None = None
+    whole: bool = False
+    known: bool = True
+
+
+START = Field()
+UNKNOWN = Field(known=False)
+
+
+def compose(axis: AxisField, k: Fraction, s: Fraction, p: Fraction) -> AxisField:
+    """One layer's window (extent k, stride s, left pad p, in its input's units) after ``axis``."""
+    return AxisField(axis.size + (k - 1) * axis.stride, axis.stride * s, axis.padding + p * axis.stride)
+
+
+def step(field: Field, spatial: Spatial, x: Shape) -> Field:
+    """The field after a layer with spatial map ``spatial`` applied to input shape ``x``."""
+    if not field.known or spatial == "unknown":
+        return UNKNOWN
+    if spatial == "identity" or field.whole:
+        return field
+    if spatial == "global":
+        axes = field.axes
+        if axes is None:
+            n = len(x) - 2  # nothing spatial seen yet: (N, C, *spatial) by PyTorch's convention
+            if n < 1:
+                return UNKNOWN
+            axes = (IDENTITY,) * n
+        sizes = x[len(x) - len(axes) :]
+        # every output sees the union of units 0 .. L-1 of its input
+        union = tuple(
+            AxisField(a.size + (size - 1) * a.stride, a.stride, a.padding) for a, size in zip(axes, sizes)
+        )
+        return Field(union, whole=True)
+    n = len(spatial)
+    axes = field.axes if field.axes is not None else (IDENTITY,) * n
+    if len(axes) != n:
+        return UNKNOWN  # a layer with another number of spatial axes than before
+    return Field(tuple(compose(a, w.size, w.stride, w.pad) for a, w in zip(axes, spatial)))
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One layer on the way back from a unit to the input: how its outputs map to its inputs."""
+
+    spatial: Spatial
+    back: Back | None
+    in_sizes: Shape  # the layer input's sizes along the field's axes
+    channel_space: str = ""
+
+
+def propagate(hops: Sequence[Hop], unit: Sequence[int]) -> tuple[list[set[int]] | None, bool]:
+    """Input positions behind ``unit``, per axis, walking the layers backwards, and whether they
+    are exact.
+
+    Separable layers map each axis on its own, so the positions that affect the unit are the
+    product of the per-axis sets, taken over all channels. That is exact, except after a
+    PixelShuffle fed (further back) by a PixelUnshuffle, where channels carry position: the sets
+    are then a superset. Returns None for the sets when a layer's map is unknown.
+    """
+    sets: list[set[int]] = [{u} for u in unit]
+    shuffled = False
+    exact = True
+    for hop in reversed(hops):
+        if hop.channel_space == "shuffle":
+            shuffled = True
+        elif hop.channel_space == "unshuffle" and shuffled:
+            exact = False
+        if hop.spatial == "identity":
+            continue
+        if hop.spatial == "global":
+            sets = [set(range(size)) for size in hop.in_sizes]
+            continue
+        if hop.spatial == "unknown" or hop.back is None or len(hop.spatial) != len(sets):
+            return None, False
+        back = hop.back
+        sets = [_union(back(axis, j) for j in positions) for axis, positions in enumerate(sets)]
+    return sets, exact
+
+
+def _union(groups: Iterable[Iterable[int]]) -> set[int]:
+    found: set[int] = set()
+    for group in groups:
+        found.update(group)
+    return found
