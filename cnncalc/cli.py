@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from cnncalc import __version__
-from cnncalc.errors import CnncalcError, Position, SourceError
+from cnncalc.errors import CnncalcError, Position, SourceError, SpecError
 
 app = typer.Typer(
     name="cnncalc",
@@ -198,6 +198,141 @@ def shape(
             from cnncalc.render import markdown
 
             _write(markdown.render(reports, flops), output)
+
+
+@app.command(
+    name="rf",
+    epilog="Examples:\n\n  cnncalc rf examples/lenet5.yaml\n\n"
+    "  cnncalc rf examples/chapter_rf.yaml --unit 0,0 --show\n\n"
+    '  cnncalc rf -i 1,1,32,32 "Conv2d(1, 1, 3); Conv2d(1, 1, 3, dilation=2)" --format json',
+)
+def receptive_field(
+    sources: Sources,
+    input: InputOpt = None,
+    unit: Annotated[
+        str | None,
+        typer.Option(
+            "--unit",
+            "-u",
+            help="A unit's position, one index per spatial axis, e.g. 3,4.",
+            show_default=False,
+        ),
+    ] = None,
+    layer: Annotated[
+        str | None,
+        typer.Option(
+            "--layer",
+            "-l",
+            help="The layer of --unit, by name or index (default: the last spatial one).",
+            show_default=False,
+        ),
+    ] = None,
+    show: Annotated[
+        bool, typer.Option("--show", help="Draw the input grid with the unit's receptive field.")
+    ] = False,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    width: WidthOpt = None,
+    color: ColorOpt = True,
+    debug: DebugOpt = False,
+) -> None:
+    """Receptive field of every layer (size, effective stride and padding), or one unit's input region."""
+    from cnncalc.engine.analyze import analyze, unit_region
+    from cnncalc.sources import load_sources, parse_input_option, parse_unit_option
+
+    with _errors(debug, format):
+        shape_opt = parse_input_option(input) if input is not None else None
+        networks = load_sources(sources, shape_opt)
+        reports = [analyze(net) for net in networks]
+        if unit is None and not show:
+            if format is Format.json:
+                from cnncalc.render import jsonout
+
+                _write(jsonout.render(reports), output)
+            elif format is Format.table:
+                from cnncalc.render.rf import rf_tables
+
+                _show(rf_tables(reports), output, width, color)
+            else:
+                from cnncalc.render.rf import rf_csv, rf_markdown
+
+                _write(rf_csv(reports) if format is Format.csv else rf_markdown(reports), output)
+            return
+        if len(networks) != 1:
+            raise SpecError("--unit and --show take one network", Position(f"<arg {2}>"))
+        coords = parse_unit_option(unit) if unit is not None else None
+        region = unit_region(networks[0], coords, layer)
+        if format is Format.json:
+            _write(json.dumps(region.to_dict(), indent=2) + "\n", output)
+            return
+        from cnncalc.render.rf import picture, unit_lines
+
+        items = unit_lines(region, reports[0]) + (picture(region) if show else [])
+        _show(items, output, width, color)
+
+
+@app.command(
+    epilog='Example:\n\n  cnncalc equiv -i 1,64,56,56 "Conv2d(64,64,3,padding=1); Conv2d(64,64,3,padding=1)" '
+    '"Conv2d(64,64,5,padding=2)"'
+)
+def equiv(
+    a: Annotated[
+        str, typer.Argument(help="A network file, or inline layers separated by ';'.", show_default=False)
+    ],
+    b: Annotated[str, typer.Argument(help="The other network, the same way.", show_default=False)],
+    input: InputOpt = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    width: WidthOpt = None,
+    color: ColorOpt = True,
+    debug: DebugOpt = False,
+) -> None:
+    """Compare two designs: exit 0 when output shape and receptive field agree, 1 when not."""
+    from cnncalc.engine.analyze import analyze
+    from cnncalc.engine.compare import equivalence
+    from cnncalc.sources import load_one, parse_input_option
+
+    with _errors(debug, format):
+        shape_opt = parse_input_option(input) if input is not None else None
+        result = equivalence(
+            analyze(load_one(a, shape_opt, "<arg 1>")), analyze(load_one(b, shape_opt, "<arg 2>"))
+        )
+        if format is Format.json:
+            _write(json.dumps(result.to_dict(), indent=2) + "\n", output)
+        else:
+            from cnncalc.render.compare import equiv_table
+
+            _show(equiv_table(result, result.a.name or a, result.b.name or b), output, width, color)
+    if not result.equivalent:
+        raise typer.Exit(1)
+
+
+@app.command(epilog="Example:\n\n  cnncalc dense examples/lenet5.yaml")
+def dense(
+    sources: Sources,
+    input: InputOpt = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    width: WidthOpt = None,
+    color: ColorOpt = True,
+    debug: DebugOpt = False,
+) -> None:
+    """Each convolution's weights against a fully connected layer mapping the same tensors."""
+    from cnncalc.engine.compare import dense as compare_dense
+    from cnncalc.sources import load_sources, parse_input_option
+
+    with _errors(debug, format):
+        shape_opt = parse_input_option(input) if input is not None else None
+        results = [compare_dense(net) for net in load_sources(sources, shape_opt)]
+        if format is Format.json:
+            from cnncalc.render.jsonout import dumps
+
+            items = [r.to_dict() for r in results]
+            _write(dumps(items[0] if len(items) == 1 else items) + "\n", output)
+        else:
+            from cnncalc.render.compare import dense_table
+
+            _show([item for r in results for item in dense_table(r)], output, width, color)
 
 
 @app.command(epilog="Example:\n\n  cnncalc check examples/*.yaml")

@@ -62,6 +62,9 @@ class UnitRegion:
     input_sizes: Shape
     positions: tuple[frozenset[int], ...] | None  # input positions per axis (None: unknown)
     exact: bool = True  # False: ``positions`` is a superset (see engine.rf.propagate)
+    # the way back: (layer name, positions per axis of its output that affect the unit), from
+    # the layer feeding the unit's layer down to the first layer
+    trail: tuple[tuple[str, tuple[frozenset[int], ...]], ...] = ()
 
     @property
     def clipped(self) -> tuple[tuple[int, int], ...] | None:
@@ -216,3 +219,95 @@ class Report:
     def to_json(self, indent: int | None = 2) -> str:
         """The report as a JSON document."""
         return json.dumps(self.to_dict(), indent=indent)
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Two networks compared: equivalent when output shape and receptive field agree."""
+
+    a: Report
+    b: Report
+    same_shape: bool
+    same_field: bool
+
+    @property
+    def equivalent(self) -> bool:
+        return self.same_shape and self.same_field
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"equivalent": ..., "a": {...}, "b": {...}}``."""
+
+        def side(r: Report) -> dict[str, Any]:
+            return {
+                "name": r.name,
+                "output_shape": list(r.output_shape),
+                "receptive_field": r.receptive_field.to_dict() if r.receptive_field else None,
+                "params": r.totals.params,
+                "macs": r.totals.macs,
+                "activation_bytes": r.totals.activation_bytes,
+            }
+
+        return {
+            "equivalent": self.equivalent,
+            "same_output_shape": self.same_shape,
+            "same_receptive_field": self.same_field,
+            "a": side(self.a),
+            "b": side(self.b),
+        }
+
+
+@dataclass(frozen=True)
+class DenseLayer:
+    """One convolution against the dense layer mapping the same input tensor to the same output."""
+
+    index: int
+    name: str
+    type: str
+    input_shape: Shape
+    output_shape: Shape
+    sample_input: Shape  # one sample: (C, *spatial)
+    sample_output: Shape
+    conv_weights: int
+    dense_weights: int
+    pointwise: bool  # a 1×1 convolution: Linear(c_in, c_out) at every position
+
+    @property
+    def ratio(self) -> Fraction:
+        """How many times more weights the dense layer needs."""
+        return Fraction(self.dense_weights, self.conv_weights)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "name": self.name,
+            "type": self.type,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "conv_weights": self.conv_weights,
+            "dense_weights": self.dense_weights,
+            "ratio": _num(self.ratio),
+            "pointwise": self.pointwise,
+        }
+
+
+@dataclass(frozen=True)
+class DenseReport:
+    """Conv-versus-dense weight counts of a network's convolutions."""
+
+    name: str | None
+    layers: tuple[DenseLayer, ...]
+
+    @property
+    def conv_weights(self) -> int:
+        return sum(layer.conv_weights for layer in self.layers)
+
+    @property
+    def dense_weights(self) -> int:
+        return sum(layer.dense_weights for layer in self.layers)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "layers": [layer.to_dict() for layer in self.layers],
+            "totals": {"conv_weights": self.conv_weights, "dense_weights": self.dense_weights},
+        }

@@ -71,6 +71,29 @@ def load_sources(sources: list[str], input_shape: tuple[int, ...] | None) -> lis
     return [load_text(read_text(f), "<stdin>" if f == "-" else f, input_shape) for f in files]
 
 
+def load_one(arg: str, input_shape: tuple[int, ...] | None, label: str) -> Network:
+    """One network from one argument: a file, ``-``, or inline layers separated by ``;``."""
+    from cnncalc.spec.network import load_text, network_from_calls
+
+    if looks_like_file(arg):
+        return load_text(read_text(arg), "<stdin>" if arg == "-" else arg, input_shape)
+    return network_from_calls([arg], input_shape, [label])
+
+
+def parse_unit_option(text: str) -> tuple[int, ...]:
+    """``--unit 3,4``: one non-negative index per spatial axis."""
+    try:
+        unit = tuple(int(p) for p in text.replace(" ", "").split(","))
+    except ValueError:
+        unit = ()
+    if not unit or any(u < 0 for u in unit):
+        raise SpecError(
+            f"--unit must be non-negative integers separated by commas, e.g. 3,4; got {text!r}",
+            Position("<option --unit>"),
+        )
+    return unit
+
+
 def parse_input_option(text: str) -> tuple[int, ...]:
     """``--input 1,3,224,224`` (or ``1x3x224x224``, or with brackets): positive integers."""
     cleaned = text.strip().strip("[]()").strip()

@@ -117,8 +117,9 @@ def find_layer(network: Network, ref: str | None, steps: list[Step]) -> Step:
     raise SpecError(f"no layer {ref!r} (layers are named {names}, … or given by index)", None)
 
 
-def unit_region(network: Network, unit: tuple[int, ...], layer: str | None = None) -> UnitRegion:
-    """The input region of ``unit`` (one index per spatial axis) of a layer's output."""
+def unit_region(network: Network, unit: tuple[int, ...] | None, layer: str | None = None) -> UnitRegion:
+    """The input region of ``unit`` (one index per spatial axis; default: the centre unit) of a
+    layer's output."""
     steps = trace(network)
     step = find_layer(network, layer, steps)
     field = step.field
@@ -126,6 +127,8 @@ def unit_region(network: Network, unit: tuple[int, ...], layer: str | None = Non
         raise SpecError(f"{step.node.label} has no spatial axes to take a unit of", step.node.position)
     axes = field.axes
     sizes = step.geometry.output[len(step.geometry.output) - len(axes) :]
+    if unit is None:
+        unit = tuple(n // 2 for n in sizes)
     if len(unit) != len(axes):
         raise SpecError(
             f"--unit needs {len(axes)} coordinates for {step.node.label} "
@@ -146,8 +149,18 @@ def unit_region(network: Network, unit: tuple[int, ...], layer: str | None = Non
         )
         for s in (steps[i] for i in chain)
     ]
-    sets, exact = rf.propagate(hops, unit)
+    stages, exact = rf.propagate(hops, unit)
     input_sizes = _sizes(network.input_shape, len(axes))
+    sets = stages[-1] if stages is not None else None
+    # stages[k] holds positions in the output of chain[-1 - k]; the middle ones form the trail
+    trail = (
+        tuple(
+            (network.nodes[chain[-1 - k]].name, tuple(frozenset(a) for a in stages[k]))
+            for k in range(1, len(stages) - 1)
+        )
+        if stages is not None
+        else ()
+    )
     return UnitRegion(
         step.node.index,
         step.node.name,
@@ -156,6 +169,7 @@ def unit_region(network: Network, unit: tuple[int, ...], layer: str | None = Non
         input_sizes,
         tuple(frozenset(s) for s in sets) if sets is not None else None,
         exact,
+        trail,
     )
 
 

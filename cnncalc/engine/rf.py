@@ -98,16 +98,18 @@ class Hop:
     channel_space: str = ""
 
 
-def propagate(hops: Sequence[Hop], unit: Sequence[int]) -> tuple[list[set[int]] | None, bool]:
-    """Input positions behind ``unit``, per axis, walking the layers backwards, and whether they
-    are exact.
+def propagate(hops: Sequence[Hop], unit: Sequence[int]) -> tuple[list[list[set[int]]] | None, bool]:
+    """Positions behind ``unit``, per axis, walking the layers backwards, and whether they are
+    exact. The result holds one entry per stage: the unit itself, then the positions of each
+    earlier layer's output that affect it, ending with the network input.
 
     Separable layers map each axis on its own, so the positions that affect the unit are the
     product of the per-axis sets, taken over all channels. That is exact, except after a
     PixelShuffle fed (further back) by a PixelUnshuffle, where channels carry position: the sets
-    are then a superset. Returns None for the sets when a layer's map is unknown.
+    are then a superset. Returns None for the stages when a layer's map is unknown.
     """
     sets: list[set[int]] = [{u} for u in unit]
+    stages = [sets]
     shuffled = False
     exact = True
     for hop in reversed(hops):
@@ -116,15 +118,16 @@ def propagate(hops: Sequence[Hop], unit: Sequence[int]) -> tuple[list[set[int]] 
         elif hop.channel_space == "unshuffle" and shuffled:
             exact = False
         if hop.spatial == "identity":
-            continue
-        if hop.spatial == "global":
+            pass
+        elif hop.spatial == "global":
             sets = [set(range(size)) for size in hop.in_sizes]
-            continue
-        if hop.spatial == "unknown" or hop.back is None or len(hop.spatial) != len(sets):
+        elif hop.spatial == "unknown" or hop.back is None or len(hop.spatial) != len(sets):
             return None, False
-        back = hop.back
-        sets = [_union(back(axis, j) for j in positions) for axis, positions in enumerate(sets)]
-    return sets, exact
+        else:
+            back = hop.back
+            sets = [_union(back(axis, j) for j in positions) for axis, positions in enumerate(sets)]
+        stages.append(sets)
+    return stages, exact
 
 
 def _union(groups: Iterable[Iterable[int]]) -> set[int]:

@@ -10,9 +10,8 @@ _FAMILIES = ("conv", "pool", "norm", "linear", "activation", "pad", "reshape")
 
 def registry() -> dict[str, type[Layer]]:
     """Every known layer kind by lower-cased name (aliases included), importing families once."""
-    if not REGISTRY:
-        for family in _FAMILIES:
-            importlib.import_module(f"cnncalc.layers.{family}")
+    for family in _FAMILIES:  # a no-op once imported; some may be imported directly before
+        importlib.import_module(f"cnncalc.layers.{family}")
     return REGISTRY
 
 

@@ -53,6 +53,8 @@ class Geometry:
     # output channels by input position ("unshuffle"). Per-axis position sets are the union over
     # channels, which is exact unless a shuffle follows an unshuffle.
     channel_space: str = ""
+    # Convolutions: the number of weights (parameters without the bias), for conv-versus-dense.
+    weights: int = 0
 
 
 class Layer(BaseModel):

@@ -29,7 +29,7 @@ PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
 
 
 def _check_groups(cin: int, cout: int, groups: int) -> None:
-    # torch/nn/modules/conv.py, _ConvNd.__init__
+    # torch/nn/modules/conv.py, ConvNd.__init__
     if groups <= 0:
         raise GeometryError(f"groups must be a positive integer, got {groups}")
     if cin % groups:
@@ -42,7 +42,7 @@ def _flat(value: int | tuple[int, ...]) -> tuple[int, ...]:
     return (value,) if isinstance(value, int) else value
 
 
-class _ConvNd(Layer):
+class ConvNd(Layer):
     """``torch.nn.Conv{1,2,3}d``: output = floor((L + 2p - d(k-1) - 1) / s) + 1 per axis."""
 
     dims = 2
@@ -57,6 +57,17 @@ class _ConvNd(Layer):
     groups: int = 1
     bias: bool = True
     padding_mode: PaddingMode = "zeros"
+
+    def pointwise(self) -> bool:
+        """A 1×1 convolution without stride, padding or groups: Linear(c_in, c_out) applied at
+        every position (D2L 7.4.3)."""
+        n = self.dims
+        return (
+            self.kernel_size in (1, (1,) * n)
+            and self.stride in (1, (1,) * n, (1,))
+            and self.padding in (0, (0,) * n, (0,), "valid", "same")
+            and self.groups == 1
+        )
 
     def apply(self, x: Shape) -> Geometry:
         n = self.dims
@@ -110,7 +121,7 @@ class _ConvNd(Layer):
         rf = tuple(window(di * (ki - 1) + 1, si, left) for ki, si, di, left in zip(k, s, d, lefts))
         remap = pad_source(self.padding_mode) if self.padding_mode != "zeros" else None
         back = sliding_back(x[ch + 1 :], k, s, lefts, d, remap)
-        return Geometry(y, params, numel(y) * per_out, rf, back)
+        return Geometry(y, params, numel(y) * per_out, rf, back, weights=self.out_channels * per_out)
 
 
 class _ConvTransposeNd(Layer):
@@ -174,7 +185,8 @@ class _ConvTransposeNd(Layer):
             Window(Fraction(di * (ki - 1), si) + 1, Fraction(1, si), Fraction(di * (ki - 1) - pi, si))
             for ki, si, di, pi in zip(k, s, d, p)
         )
-        return Geometry(y, params, numel(x) * per_in, rf, _transposed_back(x[ch + 1 :], k, s, p, d))
+        back = _transposed_back(x[ch + 1 :], k, s, p, d)
+        return Geometry(y, params, numel(x) * per_in, rf, back, weights=cin * per_in)
 
 
 def _transposed_back(
@@ -194,21 +206,21 @@ def _transposed_back(
 
 
 @register
-class Conv1d(_ConvNd):
+class Conv1d(ConvNd):
     kind = "Conv1d"
     lazy_alias = "LazyConv1d"
     dims = 1
 
 
 @register
-class Conv2d(_ConvNd):
+class Conv2d(ConvNd):
     kind = "Conv2d"
     lazy_alias = "LazyConv2d"
     dims = 2
 
 
 @register
-class Conv3d(_ConvNd):
+class Conv3d(ConvNd):
     kind = "Conv3d"
     lazy_alias = "LazyConv3d"
     dims = 3

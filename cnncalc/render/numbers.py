@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from cnncalc.layers.base import Shape
 
 
@@ -34,3 +36,13 @@ def shape(x: Shape) -> str:
 def count(n: int) -> str:
     """Exact with separators, plus the unit form when it helps: ``61,706 (61.71 K)``, ``93``."""
     return thousands(n) if abs(n) < 1000 else f"{thousands(n)} ({si(n)})"
+
+
+def exact(value: Fraction) -> str:
+    """An exact number: ``3``, ``1/2``, ``-3/2``."""
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def per_axis(values: tuple[Fraction, ...] | tuple[int, ...]) -> str:
+    """Values per spatial axis joined like a kernel size: ``7×5``, ``1/2×1/2``."""
+    return "×".join(exact(Fraction(v)) for v in values) if values else "-"

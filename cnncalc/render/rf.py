@@ -1,0 +1,227 @@
+"""Receptive-field output: the per-layer table, one unit's region, and its picture."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from cnncalc.render.numbers import exact, per_axis, shape
+from cnncalc.report import Report, UnitRegion
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+# glyphs of the picture: they tell the cells apart without colour, too
+AFFECTS = "█"
+HOLE = "○"
+OUTSIDE = "·"
+PADDING = "░"
+
+
+def rf_tables(reports: list[Report]) -> list[RenderableType]:
+    """Per layer: output shape, receptive-field size, effective stride and padding, centre of unit 0."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    out: list[RenderableType] = []
+    for report in reports:
+        title = f"{report.name or 'network'} · input {shape(report.input_shape)}"
+        table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", padding=(0, 0, 0, 1))
+        table.show_edge = False
+        headers = ["#", "Layer (type)", "Output shape", "RF size", "Stride", "Padding", "Centre 0", ""]
+        for i, header in enumerate(headers):
+            table.add_column(header, justify="right" if i == 0 else "left", no_wrap=i != 1, overflow="fold")
+        exceeded = False
+        for layer in report.layers:
+            field = layer.receptive_field
+            if field is None:
+                cells = ["?", "?", "?", "?", ""]
+            else:
+                size = "all " + per_axis(field.size) if field.whole else per_axis(field.size)
+                mark = "*" if field.exceeds_input else ""
+                exceeded = exceeded or field.exceeds_input
+                cells = [size, per_axis(field.stride), per_axis(field.padding), per_axis(field.centre0), mark]
+            table.add_row(str(layer.index), f"{layer.name} ({layer.type})", shape(layer.output_shape), *cells)
+        out.append(table)
+        notes = []
+        if exceeded:
+            notes.append("* the receptive field is larger than the input (it reaches into padding)")
+        if any(layer.receptive_field is None for layer in report.layers):
+            notes.append("? not determined: a layer reshapes space in a way the algebra does not follow")
+        notes.append(
+            "unit u sees input [u·stride − padding, u·stride − padding + size − 1] per axis "
+            "(Araujo et al., Distill 2019)"
+        )
+        out.append(Text("\n".join(notes)))
+    return out
+
+
+def unit_lines(region: UnitRegion, report: Report) -> list[RenderableType]:
+    """One unit's region in words: theoretical interval, exact input region, counts, the way back."""
+    from rich.text import Text
+
+    layer = report.layers[region.layer_index]
+    names = AXES.get(len(region.unit), tuple(f"axis {i}" for i in range(len(region.unit))))
+    field = layer.receptive_field
+    lines = [f"unit {shape(region.unit)} of {layer.name} ({layer.type}), output {shape(layer.output_shape)}"]
+    if field is not None:
+        lines.append(
+            f"  receptive field  size {per_axis(field.size)} · stride {per_axis(field.stride)}"
+            f" · padding {per_axis(field.padding)}"
+        )
+    lines.append("  region           " + _intervals(names, region.region) + "   (unclipped)")
+    clipped = region.clipped
+    lines.append(
+        "  within the input " + (_intervals(names, clipped) if clipped else "none: it lies in padding")
+    )
+    box = region.input_region
+    exact_note = "" if region.exact else "   (a superset: channels carry position here)"
+    lines.append(
+        "  input region     "
+        + (_intervals(names, box) if box else "none: no input position affects it")
+        + exact_note
+    )
+    if region.affecting is not None:
+        lines.append(f"  affecting        {region.affecting} input positions")
+    lines.append(f"  in padding       {region.in_padding} of the region's positions")
+    for name, sets in region.trail:
+        count = 1
+        for s in sets:
+            count *= len(s)
+        bounds = tuple((min(s), max(s)) for s in sets) if all(sets) else None
+        where = _intervals(names, bounds) if bounds else "-"
+        lines.append(f"  via {name}: {count} positions, {where}")
+    return [Text("\n".join(lines))]
+
+
+def _intervals(names: tuple[str, ...], pairs: tuple[tuple[object, object], ...]) -> str:
+    return " · ".join(f"{n} [{_num(a)}, {_num(b)}]" for n, (a, b) in zip(names, pairs))
+
+
+def _num(value: object) -> str:
+    from fractions import Fraction
+
+    return exact(value) if isinstance(value, Fraction) else str(value)
+
+
+def picture(region: UnitRegion, limit: int = 64) -> list[RenderableType]:
+    """The input grid with the unit's receptive field: affecting positions, holes, padding.
+
+    1D inputs draw a strip; inputs over ``limit`` cells per side draw a scaled overview in which
+    a cell stands for a block of positions.
+    """
+    from rich.text import Text
+
+    if region.positions is None or len(region.unit) not in (1, 2):
+        return [Text("(no picture: the region is not known, or the input is not 1D or 2D)")]
+    sizes = region.input_sizes if len(region.unit) == 2 else (1, *region.input_sizes)
+    sets = region.positions if len(region.unit) == 2 else (frozenset({0}), *region.positions)
+    zero = (Fraction(0), Fraction(0))
+    spans = region.region if len(region.unit) == 2 else (zero, *region.region)
+    lo = [min(0, math.floor(a)) for a, _ in spans]
+    hi = [max(n - 1, math.ceil(b)) for (_, b), n in zip(spans, sizes)]
+    steps = [max(1, -(-(h - low + 1) // limit)) for low, h in zip(lo, hi)]
+    text = Text("input " + "×".join(str(n) for n in region.input_sizes) + ":\n")
+    styles = {AFFECTS: "bold green", HOLE: "yellow", OUTSIDE: "dim", PADDING: "magenta"}
+    for r in range(lo[0], hi[0] + 1, steps[0]):
+        for c in range(lo[1], hi[1] + 1, steps[1]):
+            glyph = _cell(
+                range(r, min(r + steps[0], hi[0] + 1)),
+                range(c, min(c + steps[1], hi[1] + 1)),
+                sizes,
+                sets,
+                spans,
+            )
+            text.append(glyph * 2, style=styles[glyph])
+        text.append("\n")
+    scale = f" (one cell = {steps[0]}×{steps[1]} positions)" if steps != [1, 1] else ""
+    legend = (
+        f"{AFFECTS} affects the unit   {HOLE} in the field, skipped   {OUTSIDE} outside the field\n"
+        f"{PADDING} the field in padding{scale}"
+    )
+    text.append(legend)
+    return [text]
+
+
+def _cell(
+    rows: range,
+    cols: range,
+    sizes: tuple[int, ...],
+    sets: tuple[frozenset[int], ...],
+    spans: tuple[tuple[Fraction, Fraction], ...],
+) -> str:
+    """The glyph of one cell (a block of positions in the scaled overview)."""
+    in_field = any(spans[0][0] <= r <= spans[0][1] for r in rows) and any(
+        spans[1][0] <= c <= spans[1][1] for c in cols
+    )
+    if any(0 <= r < sizes[0] for r in rows) and any(0 <= c < sizes[1] for c in cols):
+        if any(r in sets[0] for r in rows) and any(c in sets[1] for c in cols):
+            return AFFECTS
+        return HOLE if in_field else OUTSIDE
+    return PADDING if in_field else " "
+
+
+def _rows(reports: list[Report]) -> list[list[str]]:
+    rows = []
+    for report in reports:
+        for layer in report.layers:
+            f = layer.receptive_field
+            values = (
+                [
+                    per_axis(f.size),
+                    per_axis(f.stride),
+                    per_axis(f.padding),
+                    per_axis(f.centre0),
+                    str(f.whole).lower(),
+                ]
+                if f
+                else ["", "", "", "", ""]
+            )
+            rows.append(
+                [
+                    report.name or "",
+                    str(layer.index),
+                    layer.name,
+                    layer.type,
+                    shape(layer.output_shape),
+                    *values,
+                ]
+            )
+    return rows
+
+
+RF_COLUMNS = [
+    "network",
+    "index",
+    "name",
+    "type",
+    "output_shape",
+    "rf_size",
+    "stride",
+    "padding",
+    "centre0",
+    "whole",
+]
+
+
+def rf_csv(reports: list[Report]) -> str:
+    """The receptive-field table as CSV (per-axis values joined with ×, fractions as p/q)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(RF_COLUMNS)
+    writer.writerows(_rows(reports))
+    return buffer.getvalue()
+
+
+def rf_markdown(reports: list[Report]) -> str:
+    """The receptive-field table as Markdown."""
+    lines = ["| " + " | ".join(RF_COLUMNS[1:]) + " |", "|" + "---|" * (len(RF_COLUMNS) - 1)]
+    lines += ["| " + " | ".join(row[1:]) + " |" for row in _rows(reports)]
+    return "\n".join(lines) + "\n"
