@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from cnncalc.engine import rf
 from cnncalc.engine.graph import NETWORK_INPUT, Network, Node
-from cnncalc.errors import GeometryError, SpecError
+from cnncalc.errors import GeometryError, Position, SpecError
 from cnncalc.layers.base import Geometry, Shape, fmt_shape, numel
 from cnncalc.report import LayerReport, ReceptiveField, Report, Totals, UnitRegion
 from cnncalc.spec.network import DTYPE_BYTES
@@ -114,7 +114,10 @@ def find_layer(network: Network, ref: str | None, steps: list[Step]) -> Step:
         if step.node.name == ref or str(step.node.index) == ref:
             return step
     names = ", ".join(s.node.name for s in steps[:8])
-    raise SpecError(f"no layer {ref!r} (layers are named {names}, … or given by index)", None)
+    more = ", …" if len(steps) > 8 else ""
+    raise SpecError(
+        f"no layer {ref!r} (the layers are {names}{more}; or give an index)", Position("<option --layer>")
+    )
 
 
 def unit_region(network: Network, unit: tuple[int, ...] | None, layer: str | None = None) -> UnitRegion:
@@ -124,7 +127,9 @@ def unit_region(network: Network, unit: tuple[int, ...] | None, layer: str | Non
     step = find_layer(network, layer, steps)
     field = step.field
     if not field.known or field.axes is None or field.whole:
-        raise SpecError(f"{step.node.label} has no spatial axes to take a unit of", step.node.position)
+        raise SpecError(
+            f"{step.node.label} has no spatial axes to take a unit of", Position("<option --layer>")
+        )
     axes = field.axes
     sizes = step.geometry.output[len(step.geometry.output) - len(axes) :]
     if unit is None:
@@ -133,14 +138,14 @@ def unit_region(network: Network, unit: tuple[int, ...] | None, layer: str | Non
         raise SpecError(
             f"--unit needs {len(axes)} coordinates for {step.node.label} "
             f"(output {fmt_shape(step.geometry.output)}), got {len(unit)}",
-            None,
+            Position("<option --unit>"),
         )
     for u, n in zip(unit, sizes):
         if not 0 <= u < n:
             raise SpecError(
                 f"unit {fmt_shape(unit)} is outside {step.node.label}, "
                 f"whose spatial size is {fmt_shape(sizes)}",
-                None,
+                Position("<option --unit>"),
             )
     chain = _chain_to(network, step.node.index)
     hops = [

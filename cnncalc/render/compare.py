@@ -86,8 +86,8 @@ def dense_table(report: DenseReport) -> list[RenderableType]:
         ("Dense weights", thousands(report.dense_weights), "right"),
         ("Dense / conv", _times(report.dense_weights, report.conv_weights), "right"),
     ]
-    for header, footer, justify in columns:
-        table.add_column(header, footer=footer, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for i, (header, footer, justify) in enumerate(columns):
+        table.add_column(header, footer=footer, justify=justify, no_wrap=i != 1, overflow="fold")  # type: ignore[arg-type]
     notes = []
     for layer in report.layers:
         name = f"{layer.name} ({layer.type})" + (" †" if layer.pointwise else "")

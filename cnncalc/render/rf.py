@@ -35,6 +35,7 @@ def rf_tables(reports: list[Report]) -> list[RenderableType]:
         headers = ["#", "Layer (type)", "Output shape", "RF size", "Stride", "Padding", "Centre 0", ""]
         for i, header in enumerate(headers):
             table.add_column(header, justify="right" if i == 0 else "left", no_wrap=i != 1, overflow="fold")
+        table.columns[1].min_width = 12
         exceeded = False
         for layer in report.layers:
             field = layer.receptive_field
@@ -126,7 +127,7 @@ def picture(region: UnitRegion, limit: int = 64) -> list[RenderableType]:
     hi = [max(n - 1, math.ceil(b)) for (_, b), n in zip(spans, sizes)]
     steps = [max(1, -(-(h - low + 1) // limit)) for low, h in zip(lo, hi)]
     text = Text("input " + "×".join(str(n) for n in region.input_sizes) + ":\n")
-    styles = {AFFECTS: "bold green", HOLE: "yellow", OUTSIDE: "dim", PADDING: "magenta"}
+    styles = {AFFECTS: "bold green", HOLE: "yellow", OUTSIDE: "dim", PADDING: "magenta", " ": ""}
     for r in range(lo[0], hi[0] + 1, steps[0]):
         for c in range(lo[1], hi[1] + 1, steps[1]):
             glyph = _cell(
