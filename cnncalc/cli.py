@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -267,7 +268,8 @@ def receptive_field(
             return
         from cnncalc.render.rf import picture, unit_lines
 
-        items = unit_lines(region, reports[0]) + (picture(region) if show else [])
+        columns = width or shutil.get_terminal_size((80, 24)).columns
+        items = unit_lines(region, reports[0]) + (picture(region, columns) if show else [])
         _show(items, output, width, color)
 
 

@@ -109,11 +109,12 @@ def _num(value: object) -> str:
     return exact(value) if isinstance(value, Fraction) else str(value)
 
 
-def picture(region: UnitRegion, limit: int = 64) -> list[RenderableType]:
+def picture(region: UnitRegion, width: int = 80, limit: int = 64) -> list[RenderableType]:
     """The input grid with the unit's receptive field: affecting positions, holes, padding.
 
     1D inputs draw a strip; inputs over ``limit`` cells per side draw a scaled overview in which
-    a cell stands for a block of positions.
+    a cell stands for a block of positions. Cells are two characters wide when that fits
+    ``width``, else one.
     """
     from rich.text import Text
 
@@ -126,6 +127,8 @@ def picture(region: UnitRegion, limit: int = 64) -> list[RenderableType]:
     lo = [min(0, math.floor(a)) for a, _ in spans]
     hi = [max(n - 1, math.ceil(b)) for (_, b), n in zip(spans, sizes)]
     steps = [max(1, -(-(h - low + 1) // limit)) for low, h in zip(lo, hi)]
+    columns = -(-(hi[1] - lo[1] + 1) // steps[1])
+    cell_width = 2 if 2 * columns <= width else 1
     text = Text("input " + "×".join(str(n) for n in region.input_sizes) + ":\n")
     styles = {AFFECTS: "bold green", HOLE: "yellow", OUTSIDE: "dim", PADDING: "magenta", " ": ""}
     for r in range(lo[0], hi[0] + 1, steps[0]):
@@ -137,7 +140,7 @@ def picture(region: UnitRegion, limit: int = 64) -> list[RenderableType]:
                 sets,
                 spans,
             )
-            text.append(glyph * 2, style=styles[glyph])
+            text.append(glyph * cell_width, style=styles[glyph])
         text.append("\n")
     scale = f" (one cell = {steps[0]}×{steps[1]} positions)" if steps != [1, 1] else ""
     legend = (
