@@ -176,6 +176,16 @@ def shape(
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     flops: Annotated[bool, typer.Option("--flops", help="Show FLOPs (2 × MACs) instead of MACs.")] = False,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth",
+            "-d",
+            min=1,
+            help="Fold blocks nested deeper than this into one row.",
+            show_default=False,
+        ),
+    ] = None,
     width: WidthOpt = None,
     color: ColorOpt = True,
     debug: DebugOpt = False,
@@ -186,7 +196,7 @@ def shape(
         if format is Format.table:
             from cnncalc.render.table import shape_tables
 
-            _show(shape_tables(reports, flops), output, width, color)
+            _show(shape_tables(reports, flops, depth), output, width, color)
         elif format is Format.json:
             from cnncalc.render import jsonout
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from fractions import Fraction
@@ -28,6 +29,10 @@ class ReceptiveField:
     padding: tuple[Fraction, ...]
     input_sizes: Shape
     whole: bool = False
+    # at a merge whose paths disagree (Distill's alignment condition): each input's effective
+    # stride and centre offset per axis; empty when aligned
+    misaligned_strides: tuple[tuple[Fraction, ...], ...] = ()
+    misaligned_centres: tuple[tuple[Fraction, ...], ...] = ()
 
     @property
     def centre0(self) -> tuple[Fraction, ...]:
@@ -48,7 +53,33 @@ class ReceptiveField:
             "centre": [_num(v) for v in self.centre0],
             "whole_input": self.whole,
             "exceeds_input": self.exceeds_input,
+            "misaligned": {
+                "strides": [[_num(v) for v in s] for s in self.misaligned_strides],
+                "centres": [[_num(v) for v in c] for c in self.misaligned_centres],
+            }
+            if self.misaligned_strides
+            else None,
         }
+
+
+Product = tuple[frozenset[int], ...]
+
+
+def _cells(products: tuple[Product, ...]) -> frozenset[tuple[int, ...]]:
+    """Every position of a union of products of per-axis sets."""
+    found: set[tuple[int, ...]] = set()
+    for product in products:
+        found.update(itertools.product(*(sorted(axis) for axis in product)))
+    return frozenset(found)
+
+
+def summarize(products: tuple[Product, ...]) -> tuple[int, tuple[tuple[int, int], ...] | None]:
+    """How many positions a union of products holds, and its bounding interval per axis."""
+    cells = _cells(products)
+    if not cells:
+        return 0, None
+    n = len(next(iter(cells)))
+    return len(cells), tuple((min(c[a] for c in cells), max(c[a] for c in cells)) for a in range(n))
 
 
 @dataclass(frozen=True)
@@ -60,11 +91,25 @@ class UnitRegion:
     unit: Shape
     region: tuple[tuple[Fraction, Fraction], ...]  # theoretical, unclipped
     input_sizes: Shape
-    positions: tuple[frozenset[int], ...] | None  # input positions per axis (None: unknown)
-    exact: bool = True  # False: ``positions`` is a superset (see engine.rf.propagate)
-    # the way back: (layer name, positions per axis of its output that affect the unit), from
-    # the layer feeding the unit's layer down to the first layer
-    trail: tuple[tuple[str, tuple[frozenset[int], ...]], ...] = ()
+    # input positions that affect the unit: a union of products of per-axis sets (one product
+    # per distinct path); None when a layer's map is unknown
+    products: tuple[Product, ...] | None
+    exact: bool = True  # False: ``products`` hold a superset (see engine.analyze._walk_back)
+    # the way back: (layer path, positions of its output that affect the unit), latest first
+    trail: tuple[tuple[str, tuple[Product, ...]], ...] = ()
+
+    @property
+    def cells(self) -> frozenset[tuple[int, ...]] | None:
+        """Every input position (one index per axis) that affects the unit."""
+        return _cells(self.products) if self.products is not None else None
+
+    @property
+    def positions(self) -> tuple[frozenset[int], ...] | None:
+        """Per axis, the input indices that occur in some affecting position."""
+        if self.products is None:
+            return None
+        n = len(self.unit)
+        return tuple(frozenset().union(*(p[axis] for p in self.products)) for axis in range(n))
 
     @property
     def clipped(self) -> tuple[tuple[int, int], ...] | None:
@@ -80,19 +125,16 @@ class UnitRegion:
     @property
     def input_region(self) -> tuple[tuple[int, int], ...] | None:
         """The smallest interval per axis that holds every input position affecting the unit."""
-        if self.positions is None or not all(self.positions):
+        positions = self.positions
+        if positions is None or not self.products or not all(positions):
             return None
-        return tuple((min(p), max(p)) for p in self.positions)
+        return tuple((min(p), max(p)) for p in positions)
 
     @property
     def affecting(self) -> int | None:
-        """How many input positions affect the unit (product over axes)."""
-        if self.positions is None:
-            return None
-        count = 1
-        for p in self.positions:
-            count *= len(p)
-        return count
+        """How many input positions affect the unit."""
+        cells = self.cells
+        return len(cells) if cells is not None else None
 
     @property
     def in_padding(self) -> int:
@@ -142,6 +184,7 @@ class LayerReport:
     activation_bytes: int
     inputs: tuple[str, ...] = ()
     receptive_field: ReceptiveField | None = None
+    path: str = ""
 
     @property
     def flops(self) -> int:
@@ -161,6 +204,37 @@ class LayerReport:
             "macs": self.macs,
             "activation_bytes": self.activation_bytes,
             "receptive_field": self.receptive_field.to_dict() if self.receptive_field else None,
+            "path": self.path or self.name,
+            "inputs": list(self.inputs),
+        }
+
+
+@dataclass(frozen=True)
+class BlockReport:
+    """A block as written (Residual, Concat, Sequential, a repeated copy) with summed figures."""
+
+    path: str
+    kind: str
+    depth: int
+    first: int  # index of its first layer
+    nodes: tuple[int, ...]
+    output_shape: Shape
+    params: int
+    trainable_params: int
+    macs: int
+    activation_bytes: int
+    receptive_field: ReceptiveField | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "type": self.kind,
+            "layers": [self.nodes[0], self.nodes[-1]],
+            "output_shape": list(self.output_shape),
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "macs": self.macs,
+            "activation_bytes": self.activation_bytes,
         }
 
 
@@ -203,6 +277,8 @@ class Report:
     layers: tuple[LayerReport, ...]
     totals: Totals
     receptive_field: ReceptiveField | None = None
+    blocks: tuple[BlockReport, ...] = ()
+    outputs: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data (exact integers, shapes as lists)."""
@@ -214,6 +290,8 @@ class Report:
             "layers": [layer.to_dict() for layer in self.layers],
             "totals": self.totals.to_dict(),
             "receptive_field": self.receptive_field.to_dict() if self.receptive_field else None,
+            "outputs": list(self.outputs),
+            "blocks": [block.to_dict() for block in self.blocks],
         }
 
     def to_json(self, indent: int | None = 2) -> str:

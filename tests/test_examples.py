@@ -34,6 +34,7 @@ SEED_FIELD = {
     "centre": [0, 0],
     "whole_input": False,
     "exceeds_input": False,
+    "misaligned": None,
 }
 
 
@@ -58,6 +59,8 @@ def test_seed_json_contract() -> None:
                 "macs": 5400,
                 "activation_bytes": 720,
                 "receptive_field": SEED_FIELD,
+                "path": "conv2d_1",
+                "inputs": ["input"],
             }
         ],
         "totals": {
@@ -69,6 +72,8 @@ def test_seed_json_contract() -> None:
             "activation_bytes": 720,
         },
         "receptive_field": SEED_FIELD,
+        "outputs": ["conv2d_1"],
+        "blocks": [],
     }
 
 

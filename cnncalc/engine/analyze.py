@@ -7,9 +7,17 @@ from dataclasses import dataclass
 from cnncalc.engine import rf
 from cnncalc.engine.graph import NETWORK_INPUT, Network, Node
 from cnncalc.errors import GeometryError, Position, SpecError
-from cnncalc.layers.base import Geometry, Shape, fmt_shape, numel
-from cnncalc.report import LayerReport, ReceptiveField, Report, Totals, UnitRegion
+from cnncalc.layers.base import Geometry, MergeBack, Shape, fmt_shape, numel
+from cnncalc.report import BlockReport, LayerReport, ReceptiveField, Report, Totals, UnitRegion
 from cnncalc.spec.network import DTYPE_BYTES
+
+
+def _located(node: Node, xs: list[Shape], exc: GeometryError) -> GeometryError:
+    where = node.arg_positions.get(exc.argument or "", node.position)
+    shapes = " and ".join(fmt_shape(x) for x in xs)
+    error = GeometryError(f"{node.label} on input {shapes}: {exc.message}", exc.argument)
+    error.layer = node.key
+    return error.located(where)  # type: ignore[return-value]
 
 
 def apply_node(node: Node, x: Shape) -> Geometry:
@@ -17,20 +25,22 @@ def apply_node(node: Node, x: Shape) -> Geometry:
     try:
         return node.layer.apply(x)
     except GeometryError as exc:
-        where = node.arg_positions.get(exc.argument or "", node.position)
-        error = GeometryError(f"{node.label} on input {fmt_shape(x)}: {exc.message}", exc.argument)
-        error.layer = node.name
-        raise error.located(where) from None
+        raise _located(node, [x], exc) from None
 
 
 @dataclass(frozen=True)
 class Step:
-    """One node as the analysis saw it: its input shape, geometry and receptive field."""
+    """One node as the analysis saw it: its input shapes, geometry and receptive field."""
 
     node: Node
-    input_shape: Shape
+    input_shapes: tuple[Shape, ...]
     geometry: Geometry
     field: rf.Field
+    merge_backs: tuple[MergeBack, ...] = ()
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.input_shapes[0]
 
 
 def trace(network: Network) -> list[Step]:
@@ -39,11 +49,21 @@ def trace(network: Network) -> list[Step]:
     fields: dict[int, rf.Field] = {NETWORK_INPUT: rf.START}
     steps = []
     for node in network.nodes:
-        x = shapes[node.inputs[0]]
-        geo = apply_node(node, x)
+        xs = [shapes[i] for i in node.inputs]
+        if node.layer.is_merge:
+            try:
+                out, backs = node.layer.merge(xs)
+            except GeometryError as exc:
+                raise _located(node, xs, exc) from None
+            geo = Geometry(out)
+            field = rf.merge([fields[i] for i in node.inputs])
+            step = Step(node, tuple(xs), geo, field, tuple(backs))
+        else:
+            geo = apply_node(node, xs[0])
+            step = Step(node, tuple(xs), geo, rf.step(fields[node.inputs[0]], geo.spatial, xs[0]))
         shapes[node.index] = geo.output
-        fields[node.index] = rf.step(fields[node.inputs[0]], geo.spatial, x)
-        steps.append(Step(node, x, geo, fields[node.index]))
+        fields[node.index] = step.field
+        steps.append(step)
     return steps
 
 
@@ -61,6 +81,8 @@ def _receptive_field(field: rf.Field, input_shape: Shape) -> ReceptiveField | No
         tuple(a.padding for a in axes),
         sizes,
         field.whole,
+        tuple(tuple(a.stride for a in f) for f in field.misaligned),
+        tuple(tuple(a.centre0 for a in f) for f in field.misaligned),
     )
 
 
@@ -71,7 +93,7 @@ def analyze(network: Network) -> Report:
     layers: list[LayerReport] = []
     for step in steps:
         node, geo = step.node, step.geometry
-        inputs = tuple("input" if i == NETWORK_INPUT else network.nodes[i].name for i in node.inputs)
+        inputs = tuple("input" if i == NETWORK_INPUT else network.nodes[i].key for i in node.inputs)
         layers.append(
             LayerReport(
                 index=node.index,
@@ -85,8 +107,25 @@ def analyze(network: Network) -> Report:
                 activation_bytes=numel(geo.output) * itemsize,
                 inputs=inputs,
                 receptive_field=_receptive_field(step.field, network.input_shape),
+                path=node.key,
             )
         )
+    blocks = tuple(
+        BlockReport(
+            path=block.path,
+            kind=block.kind,
+            depth=block.depth,
+            first=block.nodes[0],
+            nodes=block.nodes,
+            output_shape=layers[block.output].output_shape,
+            params=sum(layers[i].params for i in block.nodes),
+            trainable_params=sum(layers[i].trainable_params for i in block.nodes),
+            macs=sum(layers[i].macs for i in block.nodes),
+            activation_bytes=sum(layers[i].activation_bytes for i in block.nodes),
+            receptive_field=layers[block.output].receptive_field,
+        )
+        for block in network.blocks
+    )
     params = sum(layer.params for layer in layers)
     trainable = sum(layer.trainable_params for layer in layers)
     totals = Totals(
@@ -97,23 +136,36 @@ def analyze(network: Network) -> Report:
         param_bytes=params * itemsize,
         activation_bytes=sum(layer.activation_bytes for layer in layers),
     )
-    last = network.output_nodes[0] if network.nodes else None
-    out = layers[last].output_shape if last is not None else network.input_shape
-    field = layers[last].receptive_field if last is not None else None
-    return Report(network.name, network.input_shape, out, network.dtype, tuple(layers), totals, field)
+    outs = network.output_nodes
+    out = layers[outs[0]].output_shape if outs else network.input_shape
+    field = layers[outs[0]].receptive_field if outs else None
+    return Report(
+        network.name,
+        network.input_shape,
+        out,
+        network.dtype,
+        tuple(layers),
+        totals,
+        field,
+        blocks,
+        tuple(layers[i].path for i in outs),
+    )
 
 
 def find_layer(network: Network, ref: str | None, steps: list[Step]) -> Step:
-    """A layer by name or index; by default the last one whose output still has spatial axes."""
+    """A layer by name, path or index; by default the last one whose output has spatial axes."""
     if ref is None:
         for step in reversed(steps):
             if step.field.known and step.field.axes is not None and not step.field.whole:
                 return step
-        raise SpecError("no layer with spatial axes to take a unit of", network.nodes[0].position)
+        raise SpecError("no layer with spatial axes to take a unit of", Position("<option --layer>"))
     for step in steps:
-        if step.node.name == ref or str(step.node.index) == ref:
+        if ref in (step.node.key, step.node.name, str(step.node.index)):
             return step
-    names = ", ".join(s.node.name for s in steps[:8])
+    for block in network.blocks:
+        if block.path == ref:
+            return steps[block.output]
+    names = ", ".join(s.node.key for s in steps[:8])
     more = ", …" if len(steps) > 8 else ""
     raise SpecError(
         f"no layer {ref!r} (the layers are {names}{more}; or give an index)", Position("<option --layer>")
@@ -122,7 +174,7 @@ def find_layer(network: Network, ref: str | None, steps: list[Step]) -> Step:
 
 def unit_region(network: Network, unit: tuple[int, ...] | None, layer: str | None = None) -> UnitRegion:
     """The input region of ``unit`` (one index per spatial axis; default: the centre unit) of a
-    layer's output."""
+    layer's output, following every path back to the input."""
     steps = trace(network)
     step = find_layer(network, layer, steps)
     field = step.field
@@ -131,62 +183,78 @@ def unit_region(network: Network, unit: tuple[int, ...] | None, layer: str | Non
             f"{step.node.label} has no spatial axes to take a unit of", Position("<option --layer>")
         )
     axes = field.axes
-    sizes = step.geometry.output[len(step.geometry.output) - len(axes) :]
+    n = len(axes)
+    sizes = step.geometry.output[len(step.geometry.output) - n :]
     if unit is None:
-        unit = tuple(n // 2 for n in sizes)
-    if len(unit) != len(axes):
+        unit = tuple(size // 2 for size in sizes)
+    if len(unit) != n:
         raise SpecError(
-            f"--unit needs {len(axes)} coordinates for {step.node.label} "
+            f"--unit needs {n} coordinates for {step.node.label} "
             f"(output {fmt_shape(step.geometry.output)}), got {len(unit)}",
             Position("<option --unit>"),
         )
-    for u, n in zip(unit, sizes):
-        if not 0 <= u < n:
+    for u, size in zip(unit, sizes):
+        if not 0 <= u < size:
             raise SpecError(
                 f"unit {fmt_shape(unit)} is outside {step.node.label}, "
                 f"whose spatial size is {fmt_shape(sizes)}",
                 Position("<option --unit>"),
             )
-    chain = _chain_to(network, step.node.index)
-    hops = [
-        rf.Hop(
-            s.geometry.spatial, s.geometry.back, _sizes(s.input_shape, len(axes)), s.geometry.channel_space
-        )
-        for s in (steps[i] for i in chain)
-    ]
-    stages, exact = rf.propagate(hops, unit)
-    input_sizes = _sizes(network.input_shape, len(axes))
-    sets = stages[-1] if stages is not None else None
-    # stages[k] holds positions in the output of chain[-1 - k]; the middle ones form the trail
-    trail = (
-        tuple(
-            (network.nodes[chain[-1 - k]].name, tuple(frozenset(a) for a in stages[k]))
-            for k in range(1, len(stages) - 1)
-        )
-        if stages is not None
-        else ()
+    needed, exact = _walk_back(network, steps, step.node.index, tuple(frozenset({u}) for u in unit), n)
+    found = needed or {}
+    trail = tuple(
+        (steps[i].node.key, tuple(found[i]))
+        for i in sorted(found, reverse=True)
+        if i not in (NETWORK_INPUT, step.node.index)
     )
+    products = needed.get(NETWORK_INPUT, []) if needed is not None else None
     return UnitRegion(
         step.node.index,
-        step.node.name,
+        step.node.key,
         unit,
         tuple(a.region(u) for a, u in zip(axes, unit)),
-        input_sizes,
-        tuple(frozenset(s) for s in sets) if sets is not None else None,
+        _sizes(network.input_shape, n),
+        tuple(products) if products is not None else None,
         exact,
         trail,
     )
 
 
+def _walk_back(
+    network: Network, steps: list[Step], target: int, start: rf.Product, n: int
+) -> tuple[dict[int, list[rf.Product]] | None, bool]:
+    """Positions of every node's output (and of the input) that affect the target unit; None
+    when a layer on the way has no known map."""
+    needed: dict[int, list[rf.Product]] = {target: [start]}
+    exact = True
+    shuffled = False
+    for index in range(target, -1, -1):
+        if index not in needed:
+            continue
+        step = steps[index]
+        geo = step.geometry
+        if geo.channel_space == "shuffle":
+            shuffled = True
+        elif geo.channel_space == "unshuffle" and shuffled:
+            exact = False  # channels carry position here: the union over channels is a superset
+        for k, source in enumerate(step.node.inputs):
+            for product in needed[index]:
+                if step.merge_backs:
+                    back = step.merge_backs[k]
+                    mapped: rf.Product | None = tuple(
+                        frozenset(i for j in positions if (i := back(axis - n, j)) is not None)
+                        for axis, positions in enumerate(product)
+                    )
+                else:
+                    hop = rf.Hop(geo.spatial, geo.back, _sizes(step.input_shapes[k], n), geo.channel_space)
+                    mapped = rf.through(hop, product)
+                if mapped is None:
+                    return None, False
+                current = needed.setdefault(source, [])
+                needed[source], still_exact = rf.add_product(current, mapped)
+                exact = exact and still_exact
+    return needed, exact
+
+
 def _sizes(shape: Shape, n: int) -> Shape:
     return shape[len(shape) - n :] if n else ()
-
-
-def _chain_to(network: Network, index: int) -> list[int]:
-    """Node indices from the first layer to ``index`` along the path that feeds it."""
-    chain = []
-    current = index
-    while current != NETWORK_INPUT:
-        chain.append(current)
-        current = network.nodes[current].inputs[0]
-    return chain[::-1]

@@ -1,4 +1,5 @@
-"""The typed network: a directed acyclic graph of layer nodes, stored in topological order."""
+"""The typed network: a directed acyclic graph of layer nodes, stored in topological order,
+with the blocks (Residual, Concat, Sequential) that grouped them in the network file."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ NETWORK_INPUT = -1
 
 @dataclass(frozen=True)
 class Node:
-    """One layer in the graph: what it is, what feeds it, and where the user wrote it."""
+    """One layer in the graph: what it is, what feeds it, and where the user wrote it.
+
+    ``path`` is unique: the layer's name prefixed by the blocks around it
+    (``layer2.0.body.conv2d_1``); ``name`` is the last part.
+    """
 
     index: int
     name: str
@@ -22,11 +27,37 @@ class Node:
     trainable: bool = True
     position: Position | None = None
     arg_positions: dict[str, Position] = field(default_factory=dict)
+    path: str = ""
 
     @property
     def label(self) -> str:
         """How errors name the layer: ``layer 3 'conv2d_2' (Conv2d)``."""
-        return f"layer {self.index} {self.name!r} ({self.layer.kind})"
+        return f"layer {self.index} {self.key!r} ({self.layer.kind})"
+
+    @property
+    def key(self) -> str:
+        """The unique name: the path (equal to the name for a top-level layer)."""
+        return self.path or self.name
+
+    @property
+    def depth(self) -> int:
+        """1 for a top-level layer, 2 inside one block, and so on."""
+        return self.key.count(".") + 1
+
+
+@dataclass(frozen=True)
+class Block:
+    """A group of nodes as written: a Residual, Concat or Sequential block, or a repeated copy."""
+
+    path: str
+    kind: str
+    output: int  # the node whose output is the block's output
+    nodes: tuple[int, ...]  # every node inside, in topological order
+    position: Position | None = None
+
+    @property
+    def depth(self) -> int:
+        return self.path.count(".") + 1
 
 
 @dataclass(frozen=True)
@@ -39,6 +70,7 @@ class Network:
     dtype: str = "float32"
     source: str = "<network>"
     outputs: tuple[int, ...] = ()
+    blocks: tuple[Block, ...] = ()
 
     @property
     def output_nodes(self) -> tuple[int, ...]:

@@ -51,6 +51,9 @@ class Field:
     axes: tuple[AxisField, ...] | None = None
     whole: bool = False
     known: bool = True
+    # at a merge whose inputs disagree in effective stride or centre offset (Distill's alignment
+    # condition): each input's fields, for the report
+    misaligned: tuple[tuple[AxisField, ...], ...] = ()
 
 
 START = Field()
@@ -60,6 +63,39 @@ UNKNOWN = Field(known=False)
 def compose(axis: AxisField, k: Fraction, s: Fraction, p: Fraction) -> AxisField:
     """One layer's window (extent k, stride s, left pad p, in its input's units) after ``axis``."""
     return AxisField(axis.size + (k - 1) * axis.stride, axis.stride * s, axis.padding + p * axis.stride)
+
+
+def merge(fields: Sequence[Field]) -> Field:
+    """The field of a merge (Add, Mul, Concat): the union of its inputs' regions.
+
+    With equal strides the union is again a window: P = max P_i and r - 1 = max(r_i - 1 - P_i) + P
+    (the leftmost start and the rightmost end of unit u's regions). When strides or centre offsets
+    (r - 1)/2 - P differ, the paths are misaligned (Distill, "alignment"): the union of unit 0's
+    regions is still reported, with the larger stride, and the inputs' fields are kept.
+    """
+    if not all(f.known for f in fields):
+        return UNKNOWN
+    n_axes = {len(f.axes) for f in fields if f.axes is not None}
+    if not n_axes:
+        return Field(whole=any(f.whole for f in fields))
+    if len(n_axes) > 1:
+        return UNKNOWN
+    n = n_axes.pop()
+    inputs = [f.axes if f.axes is not None else (IDENTITY,) * n for f in fields]
+    union = []
+    aligned = True
+    for axis in range(n):
+        parts = [axes[axis] for axes in inputs]
+        pad = max(p.padding for p in parts)
+        end = max(p.size - 1 - p.padding for p in parts)
+        stride = max(p.stride for p in parts)
+        if len({p.stride for p in parts}) > 1 or len({p.centre0 for p in parts}) > 1:
+            aligned = False
+        union.append(AxisField(end + pad + 1, stride, pad))
+    for f in fields:  # a global path (e.g. squeeze-and-excitation): every unit sees everything
+        if f.whole:
+            return Field(f.axes, whole=True)
+    return Field(tuple(union), misaligned=() if aligned else tuple(tuple(a) for a in inputs))
 
 
 def step(field: Field, spatial: Spatial, x: Shape) -> Field:
@@ -128,6 +164,37 @@ def propagate(hops: Sequence[Hop], unit: Sequence[int]) -> tuple[list[list[set[i
             sets = [_union(back(axis, j) for j in positions) for axis, positions in enumerate(sets)]
         stages.append(sets)
     return stages, exact
+
+
+Product = tuple[frozenset[int], ...]
+
+
+def through(hop: Hop, product: Product) -> Product | None:
+    """Map a product of per-axis position sets back through one layer (None: unknown map)."""
+    if hop.spatial == "identity":
+        return product
+    if hop.spatial == "global":
+        return tuple(frozenset(range(size)) for size in hop.in_sizes)
+    if hop.spatial == "unknown" or hop.back is None or len(hop.spatial) != len(product):
+        return None
+    back = hop.back
+    return tuple(
+        frozenset(_union(back(axis, j) for j in positions)) for axis, positions in enumerate(product)
+    )
+
+
+def add_product(products: list[Product], new: Product, cap: int = 64) -> tuple[list[Product], bool]:
+    """Add a product to a union of products, dropping those another contains; past ``cap``
+    products, collapse to one per-axis union (a superset: returns False for "still exact")."""
+    if any(not axis for axis in new):
+        return products, True
+    if any(all(a >= b for a, b in zip(p, new)) for p in products):
+        return products, True
+    kept = [p for p in products if not all(a <= b for a, b in zip(p, new))]
+    kept.append(new)
+    if len(kept) > cap:
+        return [tuple(frozenset().union(*axis) for axis in zip(*kept))], False
+    return kept, True
 
 
 def _union(groups: Iterable[Iterable[int]]) -> set[int]:

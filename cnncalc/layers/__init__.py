@@ -5,7 +5,7 @@ import importlib
 
 from cnncalc.layers.base import REGISTRY, Geometry, Layer, Shape, Spatial, Window
 
-_FAMILIES = ("conv", "pool", "norm", "linear", "activation", "pad", "reshape")
+_FAMILIES = ("conv", "pool", "norm", "linear", "activation", "pad", "reshape", "merge")
 
 
 def registry() -> dict[str, type[Layer]]:

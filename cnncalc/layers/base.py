@@ -31,6 +31,10 @@ class Window:
 Spatial = tuple[Window, ...] | Literal["identity", "global", "unknown"]
 
 
+# How a merge's output position maps to one of its inputs: (axis from the end, index) -> index
+# in that input, or None where that input does not reach (another branch of a Concat).
+MergeBack = Callable[[int, int], int | None]
+
 # Which input positions feed an output position, per spatial axis: (axis, index) -> indices.
 # Axes count from the first of the layer's spatial axes (its last ``len(windows)`` dimensions).
 Back = Callable[[int, int], Iterable[int]]
@@ -81,8 +85,15 @@ class Layer(BaseModel):
     ranks: ClassVar[tuple[int, ...] | None] = None  # accepted input ranks, where a family fixes them
     pad_mode: ClassVar[str] = ""  # F.pad mode of a padding layer
 
+    # Merge layers (Add, Mul, Concat) take several inputs: the engine calls ``merge``.
+    is_merge: ClassVar[bool] = False
+
     def apply(self, x: Shape) -> Geometry:
         """Output shape, parameter count, MACs and spatial map for input shape ``x``."""
+        raise NotImplementedError
+
+    def merge(self, xs: list[Shape]) -> tuple[Shape, list[MergeBack]]:
+        """A merge layer's output shape and, per input, how output positions map to it."""
         raise NotImplementedError
 
 

@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from cnncalc.render.numbers import exact, per_axis, shape
-from cnncalc.report import Report, UnitRegion
+from cnncalc.report import Report, UnitRegion, summarize
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -89,11 +89,8 @@ def unit_lines(region: UnitRegion, report: Report) -> list[RenderableType]:
     if region.affecting is not None:
         lines.append(f"  affecting        {region.affecting} input positions")
     lines.append(f"  in padding       {region.in_padding} of the region's positions")
-    for name, sets in region.trail:
-        count = 1
-        for s in sets:
-            count *= len(s)
-        bounds = tuple((min(s), max(s)) for s in sets) if all(sets) else None
+    for name, products in region.trail:
+        count, bounds = summarize(products)
         where = _intervals(names, bounds) if bounds else "-"
         lines.append(f"  via {name}: {count} positions, {where}")
     return [Text("\n".join(lines))]
@@ -118,28 +115,28 @@ def picture(region: UnitRegion, width: int = 80, limit: int = 64) -> list[Render
     """
     from rich.text import Text
 
-    if region.positions is None or len(region.unit) not in (1, 2):
+    cells = region.cells
+    if cells is None or len(region.unit) not in (1, 2):
         return [Text("(no picture: the region is not known, or the input is not 1D or 2D)")]
     sizes = region.input_sizes if len(region.unit) == 2 else (1, *region.input_sizes)
-    sets = region.positions if len(region.unit) == 2 else (frozenset({0}), *region.positions)
+    if len(region.unit) == 1:
+        cells = frozenset((0, c[0]) for c in cells)
     zero = (Fraction(0), Fraction(0))
     spans = region.region if len(region.unit) == 2 else (zero, *region.region)
     lo = [min(0, math.floor(a)) for a, _ in spans]
     hi = [max(n - 1, math.ceil(b)) for (_, b), n in zip(spans, sizes)]
     steps = [max(1, -(-(h - low + 1) // limit)) for low, h in zip(lo, hi)]
     columns = -(-(hi[1] - lo[1] + 1) // steps[1])
+    # which blocks of the (possibly scaled) grid hold an affecting position
+    marked = {((r - lo[0]) // steps[0], (c - lo[1]) // steps[1]) for r, c in cells}
     cell_width = 2 if 2 * columns <= width else 1
     text = Text("input " + "×".join(str(n) for n in region.input_sizes) + ":\n")
     styles = {AFFECTS: "bold green", HOLE: "yellow", OUTSIDE: "dim", PADDING: "magenta", " ": ""}
     for r in range(lo[0], hi[0] + 1, steps[0]):
         for c in range(lo[1], hi[1] + 1, steps[1]):
-            glyph = _cell(
-                range(r, min(r + steps[0], hi[0] + 1)),
-                range(c, min(c + steps[1], hi[1] + 1)),
-                sizes,
-                sets,
-                spans,
-            )
+            hit = ((r - lo[0]) // steps[0], (c - lo[1]) // steps[1]) in marked
+            rows, cols = range(r, min(r + steps[0], hi[0] + 1)), range(c, min(c + steps[1], hi[1] + 1))
+            glyph = _cell(rows, cols, sizes, hit, spans)
             text.append(glyph * cell_width, style=styles[glyph])
         text.append("\n")
     scale = f" (one cell = {steps[0]}×{steps[1]} positions)" if steps != [1, 1] else ""
@@ -155,7 +152,7 @@ def _cell(
     rows: range,
     cols: range,
     sizes: tuple[int, ...],
-    sets: tuple[frozenset[int], ...],
+    hit: bool,
     spans: tuple[tuple[Fraction, Fraction], ...],
 ) -> str:
     """The glyph of one cell (a block of positions in the scaled overview)."""
@@ -163,7 +160,7 @@ def _cell(
         spans[1][0] <= c <= spans[1][1] for c in cols
     )
     if any(0 <= r < sizes[0] for r in rows) and any(0 <= c < sizes[1] for c in cols):
-        if any(r in sets[0] for r in rows) and any(c in sets[1] for c in cols):
+        if hit:
             return AFFECTS
         return HOLE if in_field else OUTSIDE
     return PADDING if in_field else " "

@@ -3,16 +3,96 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.render.numbers import count, shape, si, size, thousands
-from cnncalc.report import Report
+from cnncalc.report import BlockReport, Report, Shape
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
 
-def shape_tables(reports: list[Report], flops: bool = False) -> list[RenderableType]:
+@dataclass(frozen=True)
+class Row:
+    """One line of the tree: a layer, or a block with its summed figures."""
+
+    index: str
+    label: str
+    depth: int
+    output_shape: Shape
+    params: int
+    ops: int
+    memory: int
+    block: bool = False
+
+
+def tree_rows(report: Report, flops: bool = False, depth: int | None = None) -> list[Row]:
+    """Layers in topological order with their blocks before them, nested as written; rows
+    deeper than ``depth`` are folded into their block's row."""
+    parents: dict[int, list[BlockReport]] = {}
+    for block in report.blocks:
+        for n in block.nodes:
+            parents.setdefault(n, []).append(block)
+    rows: list[Row] = []
+    opened: set[str] = set()
+    for layer in report.layers:
+        chain = sorted(parents.get(layer.index, []), key=lambda b: b.depth)
+        for block in chain:
+            if block.path not in opened:
+                opened.add(block.path)
+                if depth is None or block.depth <= depth:
+                    first, last = block.nodes[0], block.nodes[-1]
+                    local = block.path.rsplit(".", 1)[-1]
+                    rows.append(
+                        Row(
+                            f"{first}-{last}",
+                            f"{local} ({block.kind})",
+                            block.depth,
+                            block.output_shape,
+                            block.params,
+                            2 * block.macs if flops else block.macs,
+                            block.activation_bytes,
+                            block=True,
+                        )
+                    )
+        layer_depth = len(chain) + 1
+        if depth is None or layer_depth <= depth:
+            rows.append(
+                Row(
+                    str(layer.index),
+                    f"{layer.name} ({layer.type})",
+                    layer_depth,
+                    layer.output_shape,
+                    layer.params,
+                    layer.flops if flops else layer.macs,
+                    layer.activation_bytes,
+                )
+            )
+    return rows
+
+
+def _tree_labels(rows: list[Row]) -> list[str]:
+    """Labels with tree branches: ├─ for a child with a sibling below it, └─ for the last."""
+    labels = []
+    for i, row in enumerate(rows):
+        if row.depth == 1:
+            labels.append(row.label)
+            continue
+        parts = []
+        for level in range(2, row.depth + 1):
+            later = next((r.depth for r in rows[i + 1 :] if r.depth <= level), 0)
+            if level == row.depth:
+                parts.append("├─" if later == level else "└─")
+            else:
+                parts.append("│ " if later == level else "  ")
+        labels.append("".join(parts) + row.label)
+    return labels
+
+
+def shape_tables(
+    reports: list[Report], flops: bool = False, depth: int | None = None
+) -> list[RenderableType]:
     """One table per network: output shape, parameters, MACs (or FLOPs) and memory per layer."""
     from rich import box
     from rich.table import Table
@@ -33,16 +113,17 @@ def shape_tables(reports: list[Report], flops: bool = False) -> list[RenderableT
             expand=True,
         )
         total_ops = t.flops if flops else t.macs
+        tree = tree_rows(report, flops, depth)
         rows = [
             [
-                str(layer.index),
-                f"{layer.name} ({layer.type})",
-                shape(layer.output_shape),
-                thousands(layer.params) if layer.params else "-",
-                si(layer.flops if flops else layer.macs) if layer.macs else "-",
-                size(layer.activation_bytes),
+                row.index,
+                label,
+                shape(row.output_shape),
+                thousands(row.params) if row.params else "-",
+                si(row.ops) if row.ops else "-",
+                size(row.memory),
             ]
-            for layer in report.layers
+            for row, label in zip(tree, _tree_labels(tree))
         ]
         footer = ["", "Total", shape(report.output_shape), thousands(t.params), si(total_ops)]
         footer.append(size(t.activation_bytes))
@@ -60,8 +141,8 @@ def shape_tables(reports: list[Report], flops: bool = False) -> list[RenderableT
                 min_width=widest if fixed else min(widest, 12),
                 ratio=None if fixed else 1,
             )
-        for row in rows:
-            table.add_row(*row)
+        for row, cells in zip(tree, rows):
+            table.add_row(*cells, style="bold" if row.block else None)
         out.append(table)
         summary = Text(
             f"Params: {count(t.params)} · {size(t.param_bytes)}\n"

@@ -7,8 +7,10 @@ from typing import Any
 
 from cnncalc.engine.graph import NETWORK_INPUT, Network, Node
 from cnncalc.errors import Position, SpecError
+from cnncalc.layers import Layer
 from cnncalc.spec.build import build_layer
 from cnncalc.spec.callform import CallFormError, parse_call
+from cnncalc.spec.lower import MAX_LAYERS, JoinedStr, Lowering, Ref, Scope, count_layers
 from cnncalc.spec.yamlload import PosDict, PosList, PosStr, load_yaml
 
 # Bytes per element of each dtype name PyTorch knows (torch.<name>.itemsize).
@@ -30,8 +32,7 @@ DTYPE_BYTES = {
     "bool": 1,
 }
 
-TOP_LEVEL_KEYS = ("name", "input", "dtype", "layers")
-LAYER_KEYS = ("type", "name", "trainable")
+TOP_LEVEL_KEYS = ("name", "input", "dtype", "layers", "outputs")
 
 
 def _hint(word: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -53,34 +54,14 @@ def parse_shape(value: Any, where: Position | None) -> tuple[int, ...]:
 
 def _offset(text: PosStr, offset: int) -> Position:
     """The position of character ``offset`` of a YAML string scalar (exact on one-line scalars)."""
+    if isinstance(text, JoinedStr):  # pieces of a flow sequence: find the piece that holds it
+        start, piece = next((s, p) for s, p in reversed(text.pieces) if s <= offset)
+        return _offset(piece, min(max(offset - start, 0), max(len(piece) - 1, 0)))
     pos = text.pos
     if "\n" in text or text.style in ("|", ">"):
         return pos
     quote = 1 if text.style in ('"', "'") else 0
     return Position(pos.file, pos.line, pos.column + quote + offset)
-
-
-class _Namer:
-    """Readable unique default names: ``conv2d_1``, ``conv2d_2``, ``relu_1`` …"""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-        self.taken: set[str] = set()
-
-    def claim(self, name: str, where: Position | None) -> str:
-        if name in self.taken:
-            raise SpecError(f"layer name {name!r} is used twice", where)
-        self.taken.add(name)
-        return name
-
-    def default(self, kind: str) -> str:
-        base = kind.lower()
-        while True:
-            self.counts[base] = self.counts.get(base, 0) + 1
-            name = f"{base}_{self.counts[base]}"
-            if name not in self.taken:
-                self.taken.add(name)
-                return name
 
 
 def _call_layer(text: str, locate: Any, where: Position | None) -> tuple[Any, dict[str, Position]]:
@@ -92,43 +73,6 @@ def _call_layer(text: str, locate: Any, where: Position | None) -> tuple[Any, di
     positional = [(a.value, locate(a.offset)) for a in call.args if a.keyword is None]
     keywords = [(a.keyword, a.value, locate(a.offset)) for a in call.args if a.keyword is not None]
     return build_layer(call.type_name, positional, keywords, where)
-
-
-def _layer_item(item: Any, where: Position, namer: _Namer, index: int) -> Node:
-    """One entry of ``layers:`` — a call-form string or a mapping with ``type``."""
-    if isinstance(item, str):
-        text = item if isinstance(item, PosStr) else PosStr(item)
-        if not isinstance(item, PosStr):
-            text.pos, text.style = where, None
-        layer, positions = _call_layer(text, lambda off: _offset(text, off), where)
-        name = namer.default(layer.kind)
-        return Node(index, name, layer, position=where, arg_positions=positions, inputs=_chain(index))
-    if not isinstance(item, PosDict):
-        raise SpecError(
-            f"a layer is a call such as 'Conv2d(3, 16, 3)' or a mapping with 'type', got {item!r}", where
-        )
-    if "type" not in item:
-        raise SpecError("layer mapping has no 'type' key", where)
-    type_name = item["type"]
-    if not isinstance(type_name, str):
-        raise SpecError(f"'type' must be a layer name, got {type_name!r}", item.value_pos["type"])
-    keywords = [(k, v, item.value_pos[k]) for k, v in item.items() if k not in LAYER_KEYS]
-    layer, positions = build_layer(type_name, [], keywords, item.value_pos["type"])
-    trainable = item.get("trainable", True)
-    if not isinstance(trainable, bool):
-        raise SpecError(f"'trainable' must be true or false, got {trainable!r}", item.value_pos["trainable"])
-    if "name" in item:
-        raw = item["name"]
-        if not isinstance(raw, str) or not raw:
-            raise SpecError(f"'name' must be a non-empty string, got {raw!r}", item.value_pos["name"])
-        name = str(raw)  # claimed by network_from_document's first pass
-    else:
-        name = namer.default(layer.kind)
-    return Node(index, name, layer, _chain(index), trainable, where, positions)
-
-
-def _chain(index: int) -> tuple[int, ...]:
-    return (NETWORK_INPUT,) if index == 0 else (index - 1,)
 
 
 def network_from_document(doc: Any, file: str, input_override: tuple[int, ...] | None = None) -> Network:
@@ -159,13 +103,33 @@ def network_from_document(doc: Any, file: str, input_override: tuple[int, ...] |
         raise SpecError("'layers' must be a list of layers", doc.value_pos["layers"])
     if not layers:
         raise SpecError("'layers' is empty: a network needs at least one layer", doc.value_pos["layers"])
-    namer = _Namer()
-    # names given explicitly are claimed first, so defaults never collide with them
-    for item in layers:
-        if isinstance(item, PosDict) and isinstance(item.get("name"), str) and item["name"]:
-            namer.claim(str(item["name"]), item.value_pos["name"])
-    nodes = [_layer_item(item, pos, namer, i) for i, (item, pos) in enumerate(zip(layers, layers.item_pos))]
-    return Network(shape, tuple(nodes), str(name) if name is not None else None, str(dtype), file)
+    total = count_layers(layers, MAX_LAYERS)
+    if total > MAX_LAYERS:
+        raise SpecError(
+            f"the network expands to more than {MAX_LAYERS:,} layers (blocks and repeats counted); "
+            f"that is the limit",
+            doc.value_pos["layers"],
+        )
+    outputs = _outputs(doc)
+
+    def call(text: PosStr, where: Position) -> tuple[Layer, dict[str, Position]]:
+        return _call_layer(text, lambda off: _offset(text, off), where)
+
+    lowering = Lowering(call, file)
+    lowering.sequence(layers, NETWORK_INPUT, Scope(""))
+    nodes, outs, blocks = lowering.finish(outputs)
+    return Network(shape, nodes, str(name) if name is not None else None, str(dtype), file, outs, blocks)
+
+
+def _outputs(doc: PosDict) -> list[Ref] | None:
+    if "outputs" not in doc:
+        return None
+    value, where = doc["outputs"], doc.value_pos["outputs"]
+    names = value if isinstance(value, list) else [value]
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise SpecError(f"'outputs' must be a list of layer names, got {value!r}", where)
+    spots = value.item_pos if isinstance(value, PosList) else [where] * len(names)
+    return [Ref(str(n), p) for n, p in zip(names, spots)]
 
 
 def load_text(text: str, file: str, input_override: tuple[int, ...] | None = None) -> Network:
@@ -180,7 +144,7 @@ def network_from_calls(
     names = sources or [f"<arg {i + 1}>" for i in range(len(expressions))]
     if input_shape is None:
         raise SpecError("inline layers need --input, e.g. --input 1,3,224,224", Position(names[0]))
-    namer = _Namer()
+    counts: dict[str, int] = {}
     nodes: list[Node] = []
     for text, file in zip(expressions, names):
         start = 0
@@ -194,9 +158,11 @@ def network_from_calls(
 
                 layer, positions = _call_layer(part, locate, where)
                 index = len(nodes)
-                nodes.append(
-                    Node(index, namer.default(layer.kind), layer, _chain(index), True, where, positions)
-                )
+                base_name = layer.kind.lower()
+                counts[base_name] = counts.get(base_name, 0) + 1
+                name = f"{base_name}_{counts[base_name]}"
+                inputs = (NETWORK_INPUT,) if index == 0 else (index - 1,)
+                nodes.append(Node(index, name, layer, inputs, True, where, positions, name))
             start += len(part) + 1
     if not nodes:
         raise SpecError("no layers given", Position(names[0]))
