@@ -3,7 +3,7 @@
 from typing import ClassVar
 
 from cnncalc.errors import GeometryError
-from cnncalc.layers.base import Geometry, Layer, MergeBack, Shape, fmt_shape, register
+from cnncalc.layers.base import Geometry, Layer, MergeBack, Shape, register
 
 
 def broadcast(xs: list[Shape], op: str) -> Shape:
@@ -17,9 +17,10 @@ def broadcast(xs: list[Shape], op: str) -> Shape:
         sizes = {x[axis] for x in xs if len(x) >= -axis}
         sizes.discard(1)
         if len(sizes) > 1:
-            shapes = " and ".join(fmt_shape(x) for x in xs)
+            values = " and ".join(str(v) for v in sorted(sizes))
             raise GeometryError(
-                f"cannot {op} shapes {shapes}: sizes {sorted(sizes)} differ at axis {axis + rank}"
+                f"cannot {op}: sizes {values} differ at axis {axis + rank} "
+                f"(broadcasting needs equal sizes or 1)"
             )
         out.append(sizes.pop() if sizes else 1)
     return tuple(out)
@@ -82,9 +83,13 @@ class Concat(Layer):
             raise GeometryError(f"dim {self.dim} is out of range for {rank}D inputs", "dim")
         dim = self.dim % rank
         for x in xs[1:]:
-            if len(x) != rank or any(a != b for i, (a, b) in enumerate(zip(x, xs[0])) if i != dim):
-                shapes = " and ".join(fmt_shape(y) for y in xs)
-                raise GeometryError(f"cannot concatenate {shapes} along dim {dim}: other sizes differ")
+            if len(x) != rank:
+                raise GeometryError(f"cannot concatenate a {rank}D and a {len(x)}D tensor")
+            for i, (a, b) in enumerate(zip(xs[0], x)):
+                if i != dim and a != b:
+                    raise GeometryError(
+                        f"cannot concatenate along dim {dim}: axis {i} is {a} in one input and {b} in another"
+                    )
         out = list(xs[0])
         out[dim] = sum(x[dim] for x in xs)
         offsets = []

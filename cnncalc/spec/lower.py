@@ -41,6 +41,7 @@ class Ref:
 
     name: str
     position: Position
+    context: str = "from:"
 
 
 Input = int | Ref  # a pending node index (NETWORK_INPUT for the input) or a name
@@ -136,6 +137,10 @@ class Lowering:
         if isinstance(item, str):
             text = item if isinstance(item, PosStr) else _pos_str(item, where)
             layer, positions = self.call(text, where)
+            if layer.is_merge:
+                raise SpecError(
+                    f"{layer.kind} merges several inputs: write it as a mapping with from: [a, b]", where
+                )
             return self._leaf(
                 layer, positions, scope.path(self._default(scope, layer.kind)), [prev], trainable, where
             )
@@ -366,7 +371,7 @@ class Lowering:
             return self.names[ref.name]
         close = difflib.get_close_matches(ref.name, list(self.names), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise GraphError(f"unknown layer {ref.name!r} in from:{hint}", ref.position)
+        raise GraphError(f"unknown layer {ref.name!r} in {ref.context}{hint}", ref.position)
 
     def _toposort(self, inputs: list[list[int]]) -> list[int]:
         """Kahn's algorithm, taking ready nodes in the order they were written."""
@@ -387,10 +392,26 @@ class Lowering:
                 if waiting[c] == 0:
                     heapq.heappush(ready, c)
         if len(order) < len(inputs):
-            stuck = [n for n, w in enumerate(waiting) if w > 0]
-            names = ", ".join(repr(self.pending[n].path) for n in stuck[:4])
-            raise GraphError(f"layers {names} form a cycle through from:", self.pending[stuck[0]].position)
+            stuck = {n for n, w in enumerate(waiting) if w > 0}
+            cycle = [n for n in sorted(stuck) if self._reaches(n, n, consumers, stuck)]
+            names = ", ".join(repr(self.pending[n].path) for n in cycle[:4])
+            raise GraphError(f"layers {names} form a cycle through from:", self.pending[cycle[0]].position)
         return order
+
+    @staticmethod
+    def _reaches(start: int, goal: int, consumers: dict[int, list[int]], allowed: set[int]) -> bool:
+        """Whether ``goal`` can be reached from ``start`` by following consumers (one step or more)."""
+        seen: set[int] = set()
+        stack = list(consumers.get(start, []))
+        while stack:
+            node = stack.pop()
+            if node == goal:
+                return True
+            if node in seen or node not in allowed:
+                continue
+            seen.add(node)
+            stack.extend(consumers.get(node, []))
+        return False
 
 
 def rejoin(items: PosList) -> list[tuple[Any, Position]]:

@@ -129,7 +129,7 @@ def _outputs(doc: PosDict) -> list[Ref] | None:
     if not names or not all(isinstance(n, str) and n for n in names):
         raise SpecError(f"'outputs' must be a list of layer names, got {value!r}", where)
     spots = value.item_pos if isinstance(value, PosList) else [where] * len(names)
-    return [Ref(str(n), p) for n, p in zip(names, spots)]
+    return [Ref(str(n), p, "outputs:") for n, p in zip(names, spots)]
 
 
 def load_text(text: str, file: str, input_override: tuple[int, ...] | None = None) -> Network:
