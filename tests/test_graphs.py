@@ -161,7 +161,7 @@ def _block(rng: random.Random, c: int, depth: int) -> tuple[dict[str, Any], int]
 
 
 def _random_network(rng: random.Random) -> str:
-    items, c = _chain(rng, 3, depth=3)
+    items, _ = _chain(rng, 3, depth=3)
     items.insert(0, "Conv2d(3, 3, 3, padding=1)")
     if rng.random() < 0.5:  # a named skip across the whole stack, merged by an explicit Add
         items[0] = {"type": "Conv2d", "name": "stem", "out_channels": 3, "kernel_size": 3, "padding": 1}
