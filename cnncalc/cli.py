@@ -17,6 +17,7 @@ import typer
 
 from cnncalc import __version__
 from cnncalc.errors import CnncalcError, Position, SourceError, SpecError
+from cnncalc.limits import LIMITS
 
 app = typer.Typer(
     name="cnncalc",
@@ -151,11 +152,19 @@ def _main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
+    max_layers: Annotated[
+        int, typer.Option("--max-layers", min=1, help="Refuse networks that expand to more layers than this.")
+    ] = LIMITS.max_layers,
+    max_depth: Annotated[
+        int, typer.Option("--max-depth", min=1, help="Refuse YAML nested deeper than this.")
+    ] = LIMITS.max_depth,
 ) -> None:
     """Shapes, parameters, MACs, memory and receptive fields of CNNs, by PyTorch's rules.
 
     Exit codes: 0 success, 1 a well-formed "no" (equiv), 2 any error.
     """
+    LIMITS.max_layers = max_layers
+    LIMITS.max_depth = max_depth
 
 
 def _load(sources: list[str], input_shape: str | None) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 
 
@@ -60,3 +61,32 @@ class GeometryError(CnncalcError):
 
 class GraphError(CnncalcError):
     """A network whose wiring is wrong: unknown references, cycles, unused layers."""
+
+
+def shown(value: object) -> str:
+    """A value as a message shows it: like repr, but bounded (a hostile document can nest
+    aliases into billions of items)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _BoundedRepr(reprlib.Repr):
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxlist = self.maxtuple = self.maxdict = 6
+        self.maxstring = self.maxother = 60
+
+    def repr1(self, x: object, level: int) -> str:
+        # reprlib dispatches on the exact type name; the YAML reader's list, dict and str
+        # subclasses would fall back to the unbounded repr
+        if isinstance(x, list) and type(x) is not list:
+            return super().repr1(list(x), level)
+        if isinstance(x, dict) and type(x) is not dict:
+            return super().repr1(dict(x), level)
+        if isinstance(x, str) and type(x) is not str:
+            return super().repr1(str(x), level)
+        return super().repr1(x, level)
+
+
+_REPR = _BoundedRepr()

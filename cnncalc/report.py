@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -133,8 +134,11 @@ class UnitRegion:
     @property
     def affecting(self) -> int | None:
         """How many input positions affect the unit."""
-        cells = self.cells
-        return len(cells) if cells is not None else None
+        if self.products is None:
+            return None
+        if len(self.products) == 1:  # one path: a product, counted without listing it
+            return math.prod(len(axis) for axis in self.products[0])
+        return len(_cells(self.products))
 
     @property
     def in_padding(self) -> int:

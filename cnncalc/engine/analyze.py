@@ -200,7 +200,12 @@ def unit_region(network: Network, unit: tuple[int, ...] | None, layer: str | Non
                 f"whose spatial size is {fmt_shape(sizes)}",
                 Position("<option --unit>"),
             )
-    needed, exact = _walk_back(network, steps, step.node.index, tuple(frozenset({u}) for u in unit), n)
+    widest = max((max(_sizes(s.input_shape, n), default=0) for s in steps[: step.node.index + 1]), default=0)
+    if widest > TRACE_LIMIT:
+        # exact tracing keeps one set of positions per axis: bounded by this size, not guessed
+        needed, exact = None, False
+    else:
+        needed, exact = _walk_back(network, steps, step.node.index, tuple(frozenset({u}) for u in unit), n)
     found = needed or {}
     trail = tuple(
         (steps[i].node.key, tuple(found[i]))
@@ -218,6 +223,10 @@ def unit_region(network: Network, unit: tuple[int, ...] | None, layer: str | Non
         exact,
         trail,
     )
+
+
+# Widest spatial axis for which exact input positions are traced (per-axis sets of indices).
+TRACE_LIMIT = 1_000_000
 
 
 def _walk_back(

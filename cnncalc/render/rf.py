@@ -115,12 +115,12 @@ def picture(region: UnitRegion, width: int = 80, limit: int = 64) -> list[Render
     """
     from rich.text import Text
 
-    cells = region.cells
-    if cells is None or len(region.unit) not in (1, 2):
+    products = region.products
+    if products is None or len(region.unit) not in (1, 2):
         return [Text("(no picture: the region is not known, or the input is not 1D or 2D)")]
     sizes = region.input_sizes if len(region.unit) == 2 else (1, *region.input_sizes)
     if len(region.unit) == 1:
-        cells = frozenset((0, c[0]) for c in cells)
+        products = tuple((frozenset({0}), p[0]) for p in products)
     zero = (Fraction(0), Fraction(0))
     spans = region.region if len(region.unit) == 2 else (zero, *region.region)
     lo = [min(0, math.floor(a)) for a, _ in spans]
@@ -128,7 +128,11 @@ def picture(region: UnitRegion, width: int = 80, limit: int = 64) -> list[Render
     steps = [max(1, -(-(h - low + 1) // limit)) for low, h in zip(lo, hi)]
     columns = -(-(hi[1] - lo[1] + 1) // steps[1])
     # which blocks of the (possibly scaled) grid hold an affecting position
-    marked = {((r - lo[0]) // steps[0], (c - lo[1]) // steps[1]) for r, c in cells}
+    marked: set[tuple[int, int]] = set()
+    for rows_set, cols_set in products:
+        block_rows = {(r - lo[0]) // steps[0] for r in rows_set}
+        block_cols = {(c - lo[1]) // steps[1] for c in cols_set}
+        marked.update((a, b) for a in block_rows for b in block_cols)
     cell_width = 2 if 2 * columns <= width else 1
     text = Text("input " + "×".join(str(n) for n in region.input_sizes) + ":\n")
     styles = {AFFECTS: "bold green", HOLE: "yellow", OUTSIDE: "dim", PADDING: "magenta", " ": ""}

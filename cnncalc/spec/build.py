@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cnncalc.errors import Position, SpecError
+from cnncalc.errors import Position, SpecError, shown
 from cnncalc.layers import Layer, lookup, suggest
 
 
@@ -126,4 +126,4 @@ def _explain(
 
 
 def _show(value: Any) -> str:
-    return repr(value)
+    return shown(value)

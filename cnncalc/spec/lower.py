@@ -16,13 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnncalc.engine.graph import NETWORK_INPUT, Block, Node
-from cnncalc.errors import GraphError, Position, SpecError
+from cnncalc.errors import GraphError, Position, SpecError, shown
 from cnncalc.layers import Layer
+from cnncalc.limits import LIMITS
 from cnncalc.spec.build import build_layer
 from cnncalc.spec.yamlload import PosDict, PosList, PosStr
-
-# Default limit on the number of layers after blocks and repeats are expanded.
-MAX_LAYERS = 1_000_000
 
 LEAF_KEYS = ("type", "name", "trainable", "from")
 BLOCK_KEYS = {
@@ -79,35 +77,44 @@ class Scope:
         return f"{self.prefix}.{local}" if self.prefix else local
 
 
-def count_layers(items: Any, limit: int) -> int:
-    """Layers after expansion, computed without expanding, so ``repeat: 10**12`` fails at once."""
-    total = 0
-    stack: list[tuple[Any, int]] = [(items, 1)]
-    while stack:
-        value, times = stack.pop()
+def count_layers(items: Any) -> int:
+    """Layers after expansion, computed without expanding (so ``repeat: 10**12`` fails at once).
+
+    Subtrees shared through YAML aliases are counted once and multiplied, so the cost is the
+    size of the document, not of its expansion.
+    """
+    memo: dict[int, int] = {}
+
+    def count(value: Any, depth: int = 0) -> int:
+        if isinstance(value, (list, dict)) and id(value) in memo:
+            return memo[id(value)]
+        if depth > LIMITS.max_depth:
+            return 0  # the YAML reader refuses such nesting first
         if isinstance(value, list):
-            stack.extend((item, times) for item in value)
-            continue
-        if not isinstance(value, dict):
-            total += times
+            total = sum(count(item, depth + 1) for item in value)
+        elif not isinstance(value, dict):
+            total = 1
         else:
             kind = str(value.get("type", "")).lower()
             if kind == "residual":
-                total += times  # the Add
-                stack.append((value.get("body") or [], times))
-                stack.append((value.get("shortcut") or [], times))
+                total = (
+                    1
+                    + count(value.get("body") or [], depth + 1)
+                    + count(value.get("shortcut") or [], depth + 1)
+                )
             elif kind == "concat" and "branches" in value:
-                total += times
-                stack.extend((branch, times) for branch in value.get("branches") or [])
+                total = 1 + sum(count(b, depth + 1) for b in value.get("branches") or [])
             elif kind == "sequential":
                 repeat = value.get("repeat", 1)
                 factor = repeat if isinstance(repeat, int) and repeat > 0 else 1
-                stack.append((value.get("layers") or [], times * factor))
+                total = factor * count(value.get("layers") or [], depth + 1)
             else:
-                total += times
-        if total > limit:
-            break
-    return total
+                total = 1
+        if isinstance(value, (list, dict)):
+            memo[id(value)] = total
+        return total
+
+    return count(items)
 
 
 class Lowering:
@@ -146,13 +153,14 @@ class Lowering:
             )
         if not isinstance(item, PosDict):
             raise SpecError(
-                f"a layer is a call such as 'Conv2d(3, 16, 3)' or a mapping with 'type', got {item!r}", where
+                f"a layer is a call such as 'Conv2d(3, 16, 3)' or a mapping with 'type', got {shown(item)}",
+                where,
             )
         if "type" not in item:
             raise SpecError("layer mapping has no 'type' key", where)
         kind = item["type"]
         if not isinstance(kind, str):
-            raise SpecError(f"'type' must be a layer name, got {kind!r}", item.value_pos["type"])
+            raise SpecError(f"'type' must be a layer name, got {shown(kind)}", item.value_pos["type"])
         trainable = trainable and self._trainable(item)
         inputs = self._from(item, prev)
         block = kind.lower()
@@ -213,7 +221,7 @@ class Lowering:
         repeat = item.get("repeat", 1)
         if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
             raise SpecError(
-                f"'repeat' must be a positive integer, got {repeat!r}", item.value_pos.get("repeat")
+                f"'repeat' must be a positive integer, got {shown(repeat)}", item.value_pos.get("repeat")
             )
         if repeat == 1 and "repeat" not in item:
             return self.sequence(layers, x, Scope(path), trainable)
@@ -268,7 +276,7 @@ class Lowering:
         raw = item["name"]
         if not isinstance(raw, str) or not raw or "." in raw:
             raise SpecError(
-                f"'name' must be a non-empty string without dots, got {raw!r}", item.value_pos["name"]
+                f"'name' must be a non-empty string without dots, got {shown(raw)}", item.value_pos["name"]
             )
         return str(raw)
 
@@ -276,7 +284,9 @@ class Lowering:
     def _trainable(item: PosDict) -> bool:
         value = item.get("trainable", True)
         if not isinstance(value, bool):
-            raise SpecError(f"'trainable' must be true or false, got {value!r}", item.value_pos["trainable"])
+            raise SpecError(
+                f"'trainable' must be true or false, got {shown(value)}", item.value_pos["trainable"]
+            )
         return value
 
     @staticmethod
@@ -286,7 +296,7 @@ class Lowering:
         value, where = item["from"], item.value_pos["from"]
         names = value if isinstance(value, list) else [value]
         if not names or not all(isinstance(n, str) and n for n in names):
-            raise SpecError(f"'from' must be a layer name or a list of names, got {value!r}", where)
+            raise SpecError(f"'from' must be a layer name or a list of names, got {shown(value)}", where)
         spots = value.item_pos if isinstance(value, PosList) else [where] * len(names)
         return [Ref(str(n), p) for n, p in zip(names, spots)]
 

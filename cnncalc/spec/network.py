@@ -6,11 +6,12 @@ import difflib
 from typing import Any
 
 from cnncalc.engine.graph import NETWORK_INPUT, Network, Node
-from cnncalc.errors import Position, SpecError
+from cnncalc.errors import Position, SpecError, shown
 from cnncalc.layers import Layer
+from cnncalc.limits import LIMITS
 from cnncalc.spec.build import build_layer
 from cnncalc.spec.callform import CallFormError, parse_call
-from cnncalc.spec.lower import MAX_LAYERS, JoinedStr, Lowering, Ref, Scope, count_layers
+from cnncalc.spec.lower import JoinedStr, Lowering, Ref, Scope, count_layers
 from cnncalc.spec.yamlload import PosDict, PosList, PosStr, load_yaml
 
 # Bytes per element of each dtype name PyTorch knows (torch.<name>.itemsize).
@@ -44,11 +45,11 @@ def parse_shape(value: Any, where: Position | None) -> tuple[int, ...]:
     """An input shape: a non-empty list of positive integers."""
     if not isinstance(value, list) or not value:
         raise SpecError(
-            f"input must be a list of positive integers, e.g. [1, 3, 224, 224], got {value!r}", where
+            f"input must be a list of positive integers, e.g. [1, 3, 224, 224], got {shown(value)}", where
         )
     for dim in value:
         if not isinstance(dim, int) or isinstance(dim, bool) or dim <= 0:
-            raise SpecError(f"input dimensions must be positive integers, got {dim!r}", where)
+            raise SpecError(f"input dimensions must be positive integers, got {shown(dim)}", where)
     return tuple(value)
 
 
@@ -85,11 +86,11 @@ def network_from_document(doc: Any, file: str, input_override: tuple[int, ...] |
             raise SpecError(f"unknown key {key!r}{_hint(key, TOP_LEVEL_KEYS)}", doc.key_pos[key])
     name = doc.get("name")
     if name is not None and not isinstance(name, str):
-        raise SpecError(f"'name' must be a string, got {name!r}", doc.value_pos["name"])
+        raise SpecError(f"'name' must be a string, got {shown(name)}", doc.value_pos["name"])
     dtype = doc.get("dtype", "float32")
     if dtype not in DTYPE_BYTES:
         where = doc.value_pos.get("dtype")
-        raise SpecError(f"unknown dtype {dtype!r}{_hint(str(dtype), list(DTYPE_BYTES))}", where)
+        raise SpecError(f"unknown dtype {shown(dtype)}{_hint(str(dtype), list(DTYPE_BYTES))}", where)
     if input_override is not None:
         shape = input_override
     elif "input" in doc:
@@ -103,11 +104,11 @@ def network_from_document(doc: Any, file: str, input_override: tuple[int, ...] |
         raise SpecError("'layers' must be a list of layers", doc.value_pos["layers"])
     if not layers:
         raise SpecError("'layers' is empty: a network needs at least one layer", doc.value_pos["layers"])
-    total = count_layers(layers, MAX_LAYERS)
-    if total > MAX_LAYERS:
+    total = count_layers(layers)
+    if total > LIMITS.max_layers:
         raise SpecError(
-            f"the network expands to more than {MAX_LAYERS:,} layers (blocks and repeats counted); "
-            f"that is the limit",
+            f"the network expands to {total:,} layers, more than the limit of {LIMITS.max_layers:,} "
+            f"(raise it with --max-layers)",
             doc.value_pos["layers"],
         )
     outputs = _outputs(doc)
@@ -127,7 +128,7 @@ def _outputs(doc: PosDict) -> list[Ref] | None:
     value, where = doc["outputs"], doc.value_pos["outputs"]
     names = value if isinstance(value, list) else [value]
     if not names or not all(isinstance(n, str) and n for n in names):
-        raise SpecError(f"'outputs' must be a list of layer names, got {value!r}", where)
+        raise SpecError(f"'outputs' must be a list of layer names, got {shown(value)}", where)
     spots = value.item_pos if isinstance(value, PosList) else [where] * len(names)
     return [Ref(str(n), p, "outputs:") for n, p in zip(names, spots)]
 

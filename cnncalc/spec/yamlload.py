@@ -8,7 +8,8 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from cnncalc.errors import Position, SpecError
+from cnncalc.errors import Position, SpecError, shown
+from cnncalc.limits import LIMITS
 
 # Plain-YAML tags we construct; anything else (``!!python/object``, ``!custom``) is refused.
 _SAFE_SCALAR_TAGS = {
@@ -61,60 +62,78 @@ _CBase: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
 _FastLoader: type[_Loader] = type("_FastLoader", (_CBase, _Loader), {}) if _CBase is not None else _Loader
 
 
-def _construct_scalar(loader: _Loader, node: ScalarNode) -> Any:
-    if node.tag not in _SAFE_SCALAR_TAGS:
-        raise SpecError(f"YAML tag {_tag(node.tag)!r} is not allowed", _pos(loader.file, node))
-    value = yaml.SafeLoader.yaml_constructors[node.tag](loader, node)
-    if isinstance(value, str):
-        text = PosStr(value)
-        text.pos = _pos(loader.file, node)
-        text.style = node.style
-        return text
-    return value
+class _Builder:
+    """Builds values from YAML nodes. A node reached twice through an alias is built once and
+    shared (so a "billion laughs" document costs its size, not its expansion), and nesting is
+    bounded before Python's recursion limit is reached."""
 
+    def __init__(self, loader: _Loader, max_depth: int) -> None:
+        self.loader = loader
+        self.file = loader.file
+        self.max_depth = max_depth
+        self.memo: dict[int, Any] = {}
 
-def _construct_seq(loader: _Loader, node: SequenceNode) -> PosList:
-    out = PosList()
-    out.pos = _pos(loader.file, node)
-    out.item_pos = []
-    for child in node.value:
-        out.append(_construct(loader, child))
-        out.item_pos.append(_pos(loader.file, child))
-    return out
-
-
-def _construct_map(loader: _Loader, node: MappingNode) -> PosDict:
-    loader.flatten_mapping(node)  # YAML merge keys (<<: *base)
-    out = PosDict()
-    out.pos = _pos(loader.file, node)
-    out.key_pos = {}
-    out.value_pos = {}
-    for key_node, value_node in node.value:
-        key = _construct(loader, key_node)
-        if not isinstance(key, str):
-            raise SpecError(f"mapping key {key!r} is not a string", _pos(loader.file, key_node))
-        key = str(key)
-        if key in out:
-            first = out.key_pos[key]
+    def build(self, node: Node, depth: int = 0) -> Any:
+        if isinstance(node, ScalarNode):
+            return self.scalar(node)
+        if id(node) in self.memo:
+            return self.memo[id(node)]
+        if depth > self.max_depth:
             raise SpecError(
-                f"duplicate key {key!r} (first at line {first.line})", _pos(loader.file, key_node)
+                f"the YAML nests deeper than {self.max_depth} levels (raise it with --max-depth)",
+                _pos(self.file, node),
             )
-        out[key] = _construct(loader, value_node)
-        out.key_pos[key] = _pos(loader.file, key_node)
-        out.value_pos[key] = _pos(loader.file, value_node)
-    return out
+        if node.tag not in ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"):
+            raise SpecError(f"YAML tag {_tag(node.tag)!r} is not allowed", _pos(self.file, node))
+        if isinstance(node, SequenceNode):
+            return self.sequence(node, depth)
+        if isinstance(node, MappingNode):
+            return self.mapping(node, depth)
+        raise SpecError("unsupported YAML node", _pos(self.file, node))  # pragma: no cover
 
+    def scalar(self, node: ScalarNode) -> Any:
+        if node.tag not in _SAFE_SCALAR_TAGS:
+            raise SpecError(f"YAML tag {_tag(node.tag)!r} is not allowed", _pos(self.file, node))
+        value = yaml.SafeLoader.yaml_constructors[node.tag](self.loader, node)
+        if isinstance(value, str):
+            text = PosStr(value)
+            text.pos = _pos(self.file, node)
+            text.style = node.style
+            return text
+        return value
 
-def _construct(loader: _Loader, node: Node) -> Any:
-    if isinstance(node, ScalarNode):
-        return _construct_scalar(loader, node)
-    if node.tag not in ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"):
-        raise SpecError(f"YAML tag {_tag(node.tag)!r} is not allowed", _pos(loader.file, node))
-    if isinstance(node, SequenceNode):
-        return _construct_seq(loader, node)
-    if isinstance(node, MappingNode):
-        return _construct_map(loader, node)
-    raise SpecError("unsupported YAML node", _pos(loader.file, node))  # pragma: no cover
+    def sequence(self, node: SequenceNode, depth: int) -> PosList:
+        out = PosList()
+        self.memo[id(node)] = out
+        out.pos = _pos(self.file, node)
+        out.item_pos = []
+        for child in node.value:
+            out.append(self.build(child, depth + 1))
+            out.item_pos.append(_pos(self.file, child))
+        return out
+
+    def mapping(self, node: MappingNode, depth: int) -> PosDict:
+        if any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value):
+            self.loader.flatten_mapping(node)  # YAML merge keys (<<: *base)
+        out = PosDict()
+        self.memo[id(node)] = out
+        out.pos = _pos(self.file, node)
+        out.key_pos = {}
+        out.value_pos = {}
+        for key_node, value_node in node.value:
+            key = self.build(key_node, depth + 1)
+            if not isinstance(key, str):
+                raise SpecError(f"mapping key {shown(key)} is not a string", _pos(self.file, key_node))
+            key = str(key)
+            if key in out:
+                first = out.key_pos[key]
+                raise SpecError(
+                    f"duplicate key {key!r} (first at line {first.line})", _pos(self.file, key_node)
+                )
+            out[key] = self.build(value_node, depth + 1)
+            out.key_pos[key] = _pos(self.file, key_node)
+            out.value_pos[key] = _pos(self.file, value_node)
+        return out
 
 
 def load_yaml(text: str, file: str) -> Any:
@@ -132,10 +151,15 @@ def _load(loader_class: type[_Loader], text: str, file: str) -> Any:
     loader = loader_class(text)
     loader.file = file
     try:
-        node = loader.get_single_node()
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise SpecError(
+                "the YAML nests too deeply to be read (thousands of levels)", Position(file, 1, 1)
+            ) from None
         if node is None:
             raise SpecError("the file is empty", Position(file, 1, 1))
-        return _construct(loader, node)
+        return _Builder(loader, LIMITS.max_depth).build(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Position(file, mark.line + 1, mark.column + 1) if mark else Position(file)
