@@ -14,13 +14,43 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer import Abort
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer >= 0.29
+from typer.core import TyperGroup
 
 from cnncalc import __version__
 from cnncalc.errors import CnncalcError, Position, SourceError, SpecError
 from cnncalc.limits import LIMITS
 
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors in one located line, like every other error (click prints a usage block)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help() if exc.ctx else "")
+            sys.exit(0)
+        except UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else "cnncalc"
+            sys.stderr.write(f"<command line>:1:1: {exc.format_message()} (see '{command} --help')\n")
+            sys.exit(2)
+        except ClickException as exc:
+            sys.stderr.write(f"<command line>:1:1: {exc.format_message()}\n")
+            sys.exit(exc.exit_code)
+        except Abort:
+            sys.stderr.write("interrupted\n")
+            sys.exit(130)
+        if result == 130:  # typer turns Ctrl-C into Exit(130)
+            sys.stderr.write("interrupted\n")
+        sys.exit(result if isinstance(result, int) else 0)
+
+
 app = typer.Typer(
     name="cnncalc",
+    cls=_OneLineErrors,
     help="Shapes, parameters, MACs, memory and receptive fields of CNNs, by PyTorch's rules.",
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -44,7 +74,7 @@ Sources = Annotated[
     typer.Argument(
         help="Network files (.yaml, '-' for stdin) or inline layers in call form, "
         "e.g. \"Conv2d(3, 16, 3)\" (several, or separated by ';').",
-        metavar="SOURCE...",
+        metavar="SOURCE",
         show_default=False,
     ),
 ]

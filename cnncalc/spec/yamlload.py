@@ -147,8 +147,20 @@ def load_yaml(text: str, file: str) -> Any:
     return _load(_Loader, text, file)
 
 
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> SpecError:
+    """YAML refuses control characters (other than tab and newlines): say which and where."""
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    column = exc.position - (before.rfind("\n") + 1) + 1
+    char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    return SpecError(f"YAML does not allow the control character {char!r} here", Position(file, line, column))
+
+
 def _load(loader_class: type[_Loader], text: str, file: str) -> Any:
-    loader = loader_class(text)
+    try:
+        loader = loader_class(text)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file) from None
     loader.file = file
     try:
         try:
@@ -167,6 +179,8 @@ def _load(loader_class: type[_Loader], text: str, file: str) -> Any:
         raise SpecError(f"YAML syntax error: {problem}", where) from None
     except ConstructorError as exc:  # pragma: no cover - _construct raises SpecError first
         raise SpecError(f"YAML error: {exc.problem}", Position(file)) from None
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"YAML error: {exc}", Position(file)) from None
     finally:
