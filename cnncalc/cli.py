@@ -69,9 +69,27 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
+def complete_source(incomplete: str) -> list[str]:
+    """Shell completion for SOURCE: network files and directories, and layer type names."""
+    import glob
+
+    from cnncalc.layers import kinds
+    from cnncalc.sources import FILE_SUFFIXES
+
+    names = [cls.kind for cls in kinds()] + [cls.lazy_alias for cls in kinds() if cls.lazy_alias]
+    layers = [n for n in names if n.lower().startswith(incomplete.lower())] if "(" not in incomplete else []
+    paths = [
+        p + ("/" if os.path.isdir(p) else "")
+        for p in sorted(glob.glob(glob.escape(incomplete) + "*"))
+        if os.path.isdir(p) or p.lower().endswith(FILE_SUFFIXES)
+    ]
+    return paths + sorted(layers)
+
+
 Sources = Annotated[
     list[str],
     typer.Argument(
+        autocompletion=complete_source,
         help="Network files (.yaml, '-' for stdin) or inline layers in call form, "
         "e.g. \"Conv2d(3, 16, 3)\" (several, or separated by ';').",
         metavar="SOURCE",
@@ -215,6 +233,12 @@ def shape(
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     flops: Annotated[bool, typer.Option("--flops", help="Show FLOPs (2 × MACs) instead of MACs.")] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot", help="Also draw parameters and MACs per layer to this .png/.svg.", show_default=False
+        ),
+    ] = None,
     depth: Annotated[
         int | None,
         typer.Option(
@@ -232,6 +256,10 @@ def shape(
     """Output shape, parameters, MACs and memory of every layer, and the totals."""
     with _errors(debug, format):
         reports = _load(sources, input)
+        if plot is not None:
+            from cnncalc.render.plot import plot_cost
+
+            plot_cost(reports[0], plot, flops)
         if format is Format.table:
             from cnncalc.render.table import shape_tables
 
@@ -280,6 +308,12 @@ def receptive_field(
     show: Annotated[
         bool, typer.Option("--show", help="Draw the input grid with the unit's receptive field.")
     ] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot", help="Also draw field size and stride per layer to this .png/.svg.", show_default=False
+        ),
+    ] = None,
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     width: WidthOpt = None,
@@ -294,6 +328,10 @@ def receptive_field(
         shape_opt = parse_input_option(input) if input is not None else None
         networks = load_sources(sources, shape_opt)
         reports = [analyze(net) for net in networks]
+        if plot is not None:
+            from cnncalc.render.plot import plot_receptive_field
+
+            plot_receptive_field(reports[0], plot)
         if unit is None and not show:
             if format is Format.json:
                 from cnncalc.render import jsonout

@@ -8,6 +8,42 @@ from cnncalc.layers import kinds
 
 SCHEMA_ID = "https://cnncalc.invalid/schema/cnncalc.schema.json"
 
+FROM = {
+    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+    "description": "the layer(s) feeding this one, by name ('input' is the network input)",
+}
+LAYER_LIST = {"type": "array", "items": {"$ref": "#/$defs/layer"}}
+BLOCKS: dict[str, Any] = {
+    "Residual": {
+        "type": "object",
+        "description": "body(x) + shortcut(x); the shortcut defaults to the identity",
+        "properties": {
+            "type": {"enum": ["Residual", "residual"]},
+            "name": {"type": "string"},
+            "trainable": {"type": "boolean"},
+            "from": FROM,
+            "body": LAYER_LIST,
+            "shortcut": LAYER_LIST,
+        },
+        "required": ["type", "body"],
+        "additionalProperties": False,
+    },
+    "Sequential": {
+        "type": "object",
+        "description": "a named group of layers; repeat: N makes N copies with their own parameters",
+        "properties": {
+            "type": {"enum": ["Sequential", "sequential"]},
+            "name": {"type": "string"},
+            "trainable": {"type": "boolean"},
+            "from": FROM,
+            "layers": LAYER_LIST,
+            "repeat": {"type": "integer", "minimum": 1, "default": 1},
+        },
+        "required": ["type", "layers"],
+        "additionalProperties": False,
+    },
+}
+
 
 def _layer_schema(cls: Any) -> dict[str, Any]:
     model = cls.model_json_schema()
@@ -18,10 +54,13 @@ def _layer_schema(cls: Any) -> dict[str, Any]:
         },
         "name": {"type": "string", "description": "unique layer name"},
         "trainable": {"type": "boolean", "default": True},
+        "from": FROM,
     }
     for name, prop in model.get("properties", {}).items():
         properties[name] = {k: v for k, v in prop.items() if k != "title"}
     required = ["type"] + [r for r in model.get("required", []) if r != cls.inferred]
+    if cls.kind == "Concat":  # also the block form: torch.cat of branches
+        properties["branches"] = {"type": "array", "items": LAYER_LIST, "description": "parallel paths"}
     out: dict[str, Any] = {
         "type": "object",
         "description": (cls.__doc__ or cls.kind).strip().splitlines()[0],
@@ -72,16 +111,25 @@ def network_schema() -> dict[str, Any]:
                 ],
                 "default": "float32",
             },
-            "layers": {
+            "layers": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/layer"}},
+            "outputs": {
                 "type": "array",
-                "minItems": 1,
-                "items": {
-                    "anyOf": [
-                        {"type": "string", "description": "call form, e.g. Conv2d(3, 16, 3, padding=1)"},
-                        *({"$ref": f"#/$defs/{kind}"} for kind in layer_defs),
-                    ]
-                },
+                "items": {"type": "string"},
+                "description": "names of output layers",
             },
         },
-        "$defs": layer_defs,
+        "$defs": {
+            "layer": {
+                "anyOf": [
+                    {"type": "string", "description": "call form, e.g. Conv2d(3, 16, 3, padding=1)"},
+                    {
+                        "type": ["number", "boolean", "null"],
+                        "description": "a piece of a call form that a [flow, sequence] split at a comma",
+                    },
+                    *({"$ref": f"#/$defs/{kind}"} for kind in [*layer_defs, *BLOCKS]),
+                ]
+            },
+            **layer_defs,
+            **BLOCKS,
+        },
     }
