@@ -414,7 +414,7 @@ def dense(
         shape_opt = parse_input_option(input) if input is not None else None
         results = [compare_dense(net) for net in load_sources(sources, shape_opt)]
         if format is Format.json:
-            from cnncalc.render.jsonout import dumps
+            from cnncalc.report import dumps
 
             items = [r.to_dict() for r in results]
             _write(dumps(items[0] if len(items) == 1 else items) + "\n", output)

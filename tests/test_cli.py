@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,3 +145,26 @@ def test_mixing_files_and_inline_layers(runner: CliRunner) -> None:
         f"<arg 2>:1:1: give either network files or inline layers, not both "
         f"('{EXAMPLES / 'lenet5.yaml'}' and 'ReLU')\n"
     )
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "markdown"])
+def test_output_is_deterministic(fmt: str) -> None:
+    """Byte-identical output across processes with different hash seeds."""
+    outputs = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        argv = [sys.executable, "-m", "cnncalc", "shape", str(EXAMPLES / "googlenet.yaml"), "-f", fmt]
+        outputs.add(subprocess.run(argv, capture_output=True, check=True, env=env).stdout)
+    assert len(outputs) == 1
+
+
+def test_broken_pipe_ends_quietly() -> None:
+    argv = [sys.executable, "-m", "cnncalc", "shape", str(EXAMPLES / "densenet121.yaml"), "-f", "json"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.readline()
+        proc.stdout.close()  # like `| head -1`
+        err = proc.stderr.read()
+        proc.wait()
+    assert proc.returncode == 0
+    assert err == b""

@@ -6,9 +6,11 @@ colour. ``pytest tests/test_readme.py --update-golden`` rewrites the blocks from
 
 from __future__ import annotations
 
+import doctest
 import re
 import shlex
 
+import pytest
 from typer.testing import CliRunner
 
 from cnncalc.cli import app
@@ -35,3 +37,19 @@ def test_readme_outputs_are_real(update_golden: bool) -> None:
         return
     for match in blocks:
         assert match["output"] == _run(match["command"]), match["command"]
+
+
+PYTHON = re.compile(r"```python\n(?P<code>.*?)```", re.S)
+
+
+def test_readme_python_examples(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's Python session runs as shown (doctest)."""
+    monkeypatch.chdir(ROOT)
+    blocks = [m["code"] for m in PYTHON.finditer(README.read_text(encoding="utf-8"))]
+    assert blocks
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for i, code in enumerate(blocks):
+        test = parser.get_doctest(code, {}, f"README python block {i}", str(README), 0)
+        runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
