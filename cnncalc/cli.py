@@ -110,6 +110,13 @@ OutputOpt = Annotated[
     ),
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback on errors.")]
+SkipUnknownOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-unknown",
+        help="ONNX: read an unsupported operator as Identity where shape inference shows it keeps the shape.",
+    ),
+]
 WidthOpt = Annotated[
     int | None,
     typer.Option("--width", help="Table width in characters (default: the terminal's).", show_default=False),
@@ -215,12 +222,12 @@ def _main(
     LIMITS.max_depth = max_depth
 
 
-def _load(sources: list[str], input_shape: str | None) -> list[Any]:
+def _load(sources: list[str], input_shape: str | None, skip_unknown: bool = False) -> list[Any]:
     from cnncalc.engine.analyze import analyze
     from cnncalc.sources import load_sources, parse_input_option
 
     shape = parse_input_option(input_shape) if input_shape is not None else None
-    return [analyze(net) for net in load_sources(sources, shape)]
+    return [analyze(net) for net in load_sources(sources, shape, skip_unknown=skip_unknown)]
 
 
 @app.command(
@@ -251,11 +258,12 @@ def shape(
     ] = None,
     width: WidthOpt = None,
     color: ColorOpt = True,
+    skip_unknown: SkipUnknownOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Output shape, parameters, MACs and memory of every layer, and the totals."""
     with _errors(debug, format):
-        reports = _load(sources, input)
+        reports = _load(sources, input, skip_unknown)
         if plot is not None:
             from cnncalc.render.plot import plot_cost
 
@@ -318,6 +326,7 @@ def receptive_field(
     output: OutputOpt = None,
     width: WidthOpt = None,
     color: ColorOpt = True,
+    skip_unknown: SkipUnknownOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Receptive field of every layer (size, effective stride and padding), or one unit's input region."""
@@ -326,7 +335,7 @@ def receptive_field(
 
     with _errors(debug, format):
         shape_opt = parse_input_option(input) if input is not None else None
-        networks = load_sources(sources, shape_opt)
+        networks = load_sources(sources, shape_opt, skip_unknown=skip_unknown)
         reports = [analyze(net) for net in networks]
         if plot is not None:
             from cnncalc.render.plot import plot_receptive_field
@@ -374,6 +383,7 @@ def equiv(
     output: OutputOpt = None,
     width: WidthOpt = None,
     color: ColorOpt = True,
+    skip_unknown: SkipUnknownOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Compare two designs: exit 0 when output shape and receptive field agree, 1 when not."""
@@ -384,7 +394,8 @@ def equiv(
     with _errors(debug, format):
         shape_opt = parse_input_option(input) if input is not None else None
         result = equivalence(
-            analyze(load_one(a, shape_opt, "<arg 1>")), analyze(load_one(b, shape_opt, "<arg 2>"))
+            analyze(load_one(a, shape_opt, "<arg 1>", skip_unknown=skip_unknown)),
+            analyze(load_one(b, shape_opt, "<arg 2>", skip_unknown=skip_unknown)),
         )
         if format is Format.json:
             _write(json.dumps(result.to_dict(), indent=2) + "\n", output)
@@ -404,6 +415,7 @@ def dense(
     output: OutputOpt = None,
     width: WidthOpt = None,
     color: ColorOpt = True,
+    skip_unknown: SkipUnknownOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Each convolution's weights against a fully connected layer mapping the same tensors."""
@@ -412,7 +424,7 @@ def dense(
 
     with _errors(debug, format):
         shape_opt = parse_input_option(input) if input is not None else None
-        results = [compare_dense(net) for net in load_sources(sources, shape_opt)]
+        results = [compare_dense(net) for net in load_sources(sources, shape_opt, skip_unknown=skip_unknown)]
         if format is Format.json:
             from cnncalc.report import dumps
 
@@ -424,11 +436,60 @@ def dense(
             _show([item for r in results for item in dense_table(r)], output, width, color)
 
 
+@app.command(
+    epilog="Examples:\n\n  cnncalc convert yolov3-tiny.cfg -o yolov3-tiny.yaml\n\n"
+    "  cnncalc convert model.onnx -o model.yaml --force\n\n"
+    "  cnncalc convert --from-torch mypackage.models:make_net --input 1,3,224,224 -o net.yaml"
+)
+def convert(
+    source: Annotated[
+        str | None, typer.Argument(help="A .cfg, .onnx or .yaml network file.", show_default=False)
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The YAML file to write.")] = Path("-"),
+    from_torch: Annotated[
+        str | None,
+        typer.Option(
+            "--from-torch",
+            help="package.module:factory returning an nn.Module (traced with torch.fx).",
+            show_default=False,
+        ),
+    ] = None,
+    input: InputOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    skip_unknown: SkipUnknownOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Write the cnncalc YAML equivalent of a network (Darknet, ONNX, PyTorch or YAML)."""
+    from cnncalc.sources import load_file, parse_input_option
+    from cnncalc.spec.export import network_yaml
+
+    with _errors(debug):
+        shape_opt = parse_input_option(input) if input is not None else None
+        if (source is None) == (from_torch is None):
+            raise SpecError("give either a SOURCE file or --from-torch", Position("<command line>"))
+        if str(output) == "-":
+            raise SpecError("give the file to write with -o FILE", Position("<option --output>"))
+        if output.exists() and not force:
+            raise SourceError("exists already; add --force to overwrite it", Position(str(output)))
+        if from_torch is not None:
+            from cnncalc.readers.torch import read_torch
+
+            network = read_torch(from_torch, shape_opt)
+            origin = from_torch
+        else:
+            assert source is not None
+            network = load_file(source, shape_opt, skip_unknown=skip_unknown)
+            origin = source
+        _write(network_yaml(network, origin), output)
+
+
 @app.command(epilog="Example:\n\n  cnncalc check examples/*.yaml")
-def check(sources: Sources, input: InputOpt = None, debug: DebugOpt = False) -> None:
+def check(
+    sources: Sources, input: InputOpt = None, skip_unknown: SkipUnknownOpt = False, debug: DebugOpt = False
+) -> None:
     """Validate networks without printing figures: exit 0 and 'ok' per network, or the error."""
     with _errors(debug):
-        reports = _load(sources, input)
+        reports = _load(sources, input, skip_unknown)
         for report in reports:
             typer.echo(f"ok: {report.name or 'network'} ({len(report.layers)} layers)")
 

@@ -54,9 +54,11 @@ def looks_like_file(arg: str) -> bool:
     )
 
 
-def load_sources(sources: list[str], input_shape: tuple[int, ...] | None) -> list[Network]:
+def load_sources(
+    sources: list[str], input_shape: tuple[int, ...] | None, *, skip_unknown: bool = False
+) -> list[Network]:
     """Networks from SOURCE arguments: every file is a network; inline layers make one network."""
-    from cnncalc.spec.network import load_text, network_from_calls
+    from cnncalc.spec.network import network_from_calls
 
     files = [s for s in sources if looks_like_file(s)]
     inline = [s for s in sources if not looks_like_file(s)]
@@ -68,15 +70,33 @@ def load_sources(sources: list[str], input_shape: tuple[int, ...] | None) -> lis
     if inline:
         names = [f"<arg {sources.index(s) + 1}>" for s in inline]
         return [network_from_calls(inline, input_shape, names)]
-    return [load_text(read_text(f), "<stdin>" if f == "-" else f, input_shape) for f in files]
+    return [load_file(f, input_shape, skip_unknown=skip_unknown) for f in files]
 
 
-def load_one(arg: str, input_shape: tuple[int, ...] | None, label: str) -> Network:
+def load_file(path: str, input_shape: tuple[int, ...] | None, *, skip_unknown: bool = False) -> Network:
+    """A network file by its suffix: Darknet ``.cfg``, ``.onnx``, or cnncalc YAML (also ``-``)."""
+    lower = path.lower()
+    if lower.endswith(".cfg"):
+        from cnncalc.readers.darknet import read_darknet
+
+        return read_darknet(read_text(path), path, input_shape)
+    if lower.endswith(".onnx"):
+        from cnncalc.readers.onnx import read_onnx
+
+        return read_onnx(path, input_shape, skip_unknown=skip_unknown)
+    from cnncalc.spec.network import load_text
+
+    return load_text(read_text(path), "<stdin>" if path == "-" else path, input_shape)
+
+
+def load_one(
+    arg: str, input_shape: tuple[int, ...] | None, label: str, *, skip_unknown: bool = False
+) -> Network:
     """One network from one argument: a file, ``-``, or inline layers separated by ``;``."""
-    from cnncalc.spec.network import load_text, network_from_calls
+    from cnncalc.spec.network import network_from_calls
 
     if looks_like_file(arg):
-        return load_text(read_text(arg), "<stdin>" if arg == "-" else arg, input_shape)
+        return load_file(arg, input_shape, skip_unknown=skip_unknown)
     return network_from_calls([arg], input_shape, [label])
 
 

@@ -7,4 +7,6 @@ runs=${1:-200000}
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 cp examples/*.yaml tests/bad_inputs/*.yaml "$corpus"/
-python tests/fuzz/fuzz_network.py -atheris_runs="$runs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 "$corpus"
+findings=${FINDINGS:-fuzz-findings}
+mkdir -p "$findings"
+python tests/fuzz/fuzz_network.py -atheris_runs="$runs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$findings/" "$corpus"

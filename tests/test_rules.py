@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -128,3 +129,13 @@ def test_schema_covers_every_layer(runner: CliRunner) -> None:
     conv = schema["$defs"]["Conv2d"]
     assert conv["required"] == ["type", "out_channels", "kernel_size"]
     assert "LazyConv2d" in conv["properties"]["type"]["enum"]
+
+
+def test_narrow_follows_torch_narrow() -> None:
+    # torch.narrow(x, 1, 32, 32) on 64 channels keeps channels 32..63 (Darknet's route groups=2 id=1)
+    assert layer_output("Narrow", [1, 32, 32], {}, (1, 64, 13, 13)) == ((1, 32, 13, 13), 0)
+    # a negative start counts from the end: -16 on 64 is 48
+    assert layer_output("Narrow", [1, -16, 16], {}, (1, 64, 13, 13))[0] == (1, 16, 13, 13)
+    for start, length in ((40, 32), (65, 0), (0, -1)):
+        with pytest.raises(CnncalcError):
+            layer_output("Narrow", [1, start, length], {}, (1, 64, 13, 13))

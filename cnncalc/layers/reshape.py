@@ -307,3 +307,35 @@ class UpsamplingBilinear2d(_Resize):
 
     def apply(self, x: Shape) -> Geometry:
         return self._resize(x, self.size, self.scale_factor, "bilinear", True)
+
+
+@register
+class Narrow(Layer):
+    """``torch.narrow(x, dim, start, length)`` as a layer: keep ``length`` entries of one axis.
+
+    Not a torch.nn module: it expresses Darknet's grouped routes and ONNX's Slice/Split. Rules of
+    ``torch.narrow``: ``start`` may be negative (counted from the end), ``length`` >= 0 and
+    ``start + length`` within the axis.
+    """
+
+    kind = "Narrow"
+
+    dim: int
+    start: int
+    length: int
+
+    def apply(self, x: Shape) -> Geometry:
+        if not x:
+            raise GeometryError("Narrow needs an input of at least 1 dimension, got a scalar")
+        dim = _axis(self.dim, len(x))
+        size = x[dim]
+        start = self.start + size if self.start < 0 else self.start
+        if not 0 <= start <= size:
+            raise GeometryError(f"start {self.start} is out of range for dim {dim} of size {size}", "start")
+        if self.length < 0 or start + self.length > size:
+            raise GeometryError(
+                f"start ({start}) + length ({self.length}) exceeds the size {size} of dim {dim}", "length"
+            )
+        out = x[:dim] + (self.length,) + x[dim + 1 :]
+        # slicing the batch or channel axis keeps every position; slicing space is not modelled
+        return Geometry(out, spatial="identity" if dim <= 1 and len(x) > 2 else "unknown")

@@ -136,8 +136,47 @@ class _Builder:
         return out
 
 
+def _flow_depth(text: str, file: str, limit: int) -> None:
+    """Refuse [ { nesting deeper than ``limit`` before parsing: PyYAML's pure-Python scanner is
+    quadratic in the flow depth, so a few kilobytes of brackets would take seconds, and more
+    would hang. Quoted strings and comments are skipped; the scan is linear."""
+    depth = 0
+    quote = ""
+    line, line_start = 1, 0
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line, line_start = line + 1, i + 1
+            if quote == "'":  # single-quoted scalars may span lines; others end here
+                pass
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 2
+                continue
+            if c == quote:
+                quote = ""
+        elif c in "\"'" and (i == 0 or text[i - 1] in " \t\n[{,:"):
+            quote = c
+        elif c == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > limit:
+                raise SpecError(
+                    f"the YAML nests deeper than {limit} levels (raise it with --max-depth)",
+                    Position(file, line, i - line_start + 1),
+                )
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+
+
 def load_yaml(text: str, file: str) -> Any:
     """Parse one YAML document into PosDict/PosList/PosStr values; errors carry file:line:col."""
+    _flow_depth(text, file, LIMITS.max_depth)
     if _FastLoader is not _Loader:
         try:
             return _load(_FastLoader, text, file)

@@ -1,0 +1,87 @@
+"""Darknet's own load-time layer list (``--darknet``): its columns, its BFLOPs, its total."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cnncalc.readers.darknet import DarknetLayer, darknet_layers, total_bflops
+
+if TYPE_CHECKING:
+    from cnncalc.engine.graph import Network
+    from cnncalc.report import Report
+
+# src/parser.c parse_network_cfg_custom prints this header before the layers
+HEADER = "   layer   filters  size/strd(dil)      input                output"
+
+
+def darknet_table(report: Report, network: Network) -> str:
+    """The layer list Darknet (AlexeyAB) prints when it loads the cfg, then "Total BFLOPS".
+
+    Each row is written with the format string of the Darknet function that prints it; tabs are
+    expanded to 8 columns as a terminal shows them, and trailing blanks dropped.
+    """
+    layers = darknet_layers(network, report)
+    lines = [HEADER]
+    lines += [(f"{layer.index:4d} " + row(layer)).expandtabs(8).rstrip() for layer in layers]
+    lines.append(f"Total BFLOPS {total_bflops(layers):5.3f}")
+    return "\n".join(lines) + "\n"
+
+
+def _io(layer: DarknetLayer) -> str:
+    """``%4d x%4d x%4d -> %4d x%4d x%4d``: input and output width, height, channels."""
+    (w, h, c), (ow, oh, oc) = layer.input, layer.output
+    return f"{w:4d} x{h:4d} x{c:4d} -> {ow:4d} x{oh:4d} x{oc:4d}"
+
+
+def row(layer: DarknetLayer) -> str:
+    """One layer as Darknet prints it, after the index."""
+    if layer.kind == "conv":  # src/convolutional_layer.c make_convolutional_layer
+        filters = (
+            f"{layer.filters:5d}/{layer.groups:4d} " if layer.groups > 1 else f"{layer.filters:5d}      "
+        )
+        if layer.stride_x != layer.stride_y:
+            window = f"{layer.size:2d}x{layer.size:2d}/{layer.stride_x:2d}x{layer.stride_y:2d} "
+        elif layer.dilation > 1:
+            window = f"{layer.size:2d} x{layer.size:2d}/{layer.stride_x:2d}({layer.dilation:1d})"
+        else:
+            window = f"{layer.size:2d} x{layer.size:2d}/{layer.stride_x:2d}   "
+        return f"conv  {filters}{window}{_io(layer)} {layer.bflops:5.3f} BF"
+    if layer.kind == "max":  # src/maxpool_layer.c make_maxpool_layer
+        if layer.stride_x == layer.stride_y:
+            window = f"max               {layer.size:2d}x{layer.size:2d}/{layer.stride_x:2d}   "
+        else:
+            window = (
+                f"max              {layer.size:2d}x{layer.size:2d}/{layer.stride_x:2d}x{layer.stride_y:2d} "
+            )
+        return f"{window}{_io(layer)} {layer.bflops:5.3f} BF"
+    w, h, c = layer.input
+    ow, oh, oc = layer.output
+    if layer.kind == "route":  # src/route_layer.c make_route_layer, src/parser.c parse_route
+        n = len(layer.sources)
+        gap = " \t    " if n > 3 else " \t            " if n > 1 else " \t\t            "
+        group = f"{layer.group_id}/{layer.groups}" if layer.groups > 1 else "   "
+        sources = "".join(f" {s}" for s in layer.sources)
+        return f"route {sources}{gap}           {group} -> {ow:4d} x{oh:4d} x{oc:4d} "
+    if layer.kind == "shortcut":  # src/shortcut_layer.c make_shortcut_layer (no weights)
+        sources = "".join(f"{s}, " for s in layer.sources)
+        outputs = f"{ow:4d} x{oh:4d} x{oc:4d} {layer.bflops:5.3f} BF"
+        return f"Shortcut Layer: {sources} wt = 0, wn = 0, outputs:{outputs}"
+    if layer.kind == "upsample":  # src/upsample_layer.c make_upsample_layer
+        return f"upsample                {layer.stride_x:2d}x  {_io(layer)}"
+    if layer.kind == "avg":  # src/avgpool_layer.c make_avgpool_layer
+        return f"avg                          {w:4d} x{h:4d} x{c:4d} ->   {oc:4d}"
+    if layer.kind == "yolo":  # src/yolo_layer.c make_yolo_layer
+        return "yolo"
+    if layer.kind == "region":  # src/region_layer.c make_region_layer
+        return "detection"
+    if layer.kind == "dropout":  # src/dropout_layer.c make_dropout_layer
+        inputs = w * h * c
+        return f"dropout    p = {layer.probability:.3f}        {inputs:4d}  ->   {inputs:4d}"
+    if layer.kind == "connected":  # src/connected_layer.c make_connected_layer
+        return f"connected                            {w * h * c:4d}  ->  {oc:4d}"
+    if layer.kind == "reorg":  # src/reorg_old_layer.c make_reorg_old_layer
+        shapes = f"{w:4d} x{h:4d} x{c:4d}   ->  {ow:4d} x{oh:4d} x{oc:4d}"
+        return f"reorg_old              /{layer.stride_x:2d}  {shapes}"
+    if layer.kind == "scale":  # [sam] and [scale_channels]: src/sam_layer.c, src/scale_channels_layer.c
+        return f"scale Layer: {layer.sources[0]}"
+    raise ValueError(f"no Darknet row for a {layer.kind!r} layer")
