@@ -18,14 +18,14 @@ __all__ = ["Network", "Report", "__version__", "analyze", "layer", "load", "netw
 
 
 def load(source: str, input_shape: tuple[int, ...] | None = None) -> Network:
-    """A network from a file path, or from the text of a network file (anything with a newline
-    or a ``layers:`` key is taken as text)."""
-    from cnncalc.sources import read_text
+    """A network from a file path (cnncalc YAML, Darknet ``.cfg`` or ``.onnx``), or from the text
+    of a network file (anything with a newline or a ``layers:`` key is taken as text)."""
+    from cnncalc.sources import load_file
     from cnncalc.spec.network import load_text
 
     if "\n" in source or "layers:" in source:
         return load_text(source, "<text>", input_shape)
-    return load_text(read_text(source), source, input_shape)
+    return load_file(source, input_shape)
 
 
 def network(

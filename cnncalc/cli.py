@@ -232,6 +232,7 @@ def _load(sources: list[str], input_shape: str | None, skip_unknown: bool = Fals
 
 @app.command(
     epilog="Examples:\n\n  cnncalc shape examples/vgg16.yaml\n\n"
+    "  cnncalc shape examples/yolov3-tiny.cfg --darknet\n\n"
     '  cnncalc shape -i 4,2,3,5 "Conv2d(2, 3, kernel_size=(3, 5), padding=(1, 2))" --format json'
 )
 def shape(
@@ -256,6 +257,12 @@ def shape(
             show_default=False,
         ),
     ] = None,
+    darknet: Annotated[
+        bool,
+        typer.Option(
+            "--darknet", help="Darknet's own layer list for a .cfg network: columns, BFLOPs, total."
+        ),
+    ] = False,
     width: WidthOpt = None,
     color: ColorOpt = True,
     skip_unknown: SkipUnknownOpt = False,
@@ -263,6 +270,15 @@ def shape(
 ) -> None:
     """Output shape, parameters, MACs and memory of every layer, and the totals."""
     with _errors(debug, format):
+        if darknet:
+            from cnncalc.engine.analyze import analyze
+            from cnncalc.render.darknet import darknet_table
+            from cnncalc.sources import load_sources, parse_input_option
+
+            dims = parse_input_option(input) if input is not None else None
+            networks = load_sources(sources, dims)
+            _write("".join(darknet_table(analyze(net), net) for net in networks), output)
+            return
         reports = _load(sources, input, skip_unknown)
         if plot is not None:
             from cnncalc.render.plot import plot_cost

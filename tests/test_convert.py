@@ -24,7 +24,9 @@ def _figures(report: cnncalc.Report) -> tuple[object, ...]:
     return report.output_shape, t.params, t.trainable_params, t.macs, t.activation_bytes, rf
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", sorted([*EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("*.cfg")]), ids=lambda p: p.name
+)
 def test_round_trip_keeps_every_figure(path: Path) -> None:
     network = cnncalc.load(str(path))
     again = load_text(network_yaml(network, str(path)), "<converted>")

@@ -17,6 +17,7 @@ from cnncalc.readers.darknet import darknet_layers, float32, read_darknet, total
 from cnncalc.render.darknet import darknet_table
 from cnncalc.report import Report
 from cnncalc.sources import load_file
+from tests.conftest import EXAMPLES
 
 DATA = Path(__file__).resolve().parent / "data" / "darknet"
 
@@ -594,3 +595,11 @@ def test_yolov3_tiny_in_torch() -> None:
     assert set(seen) == set(range(len(report.layers))) - merges
     assert all(seen[i] == report.layers[i].output_shape for i in seen)
     assert sum(p.numel() for p in model.parameters()) == report.totals.params
+
+
+def test_bundled_examples_match_darknets_totals(runner: CliRunner) -> None:
+    # Darknet's load-time printout: "Total BFLOPS 5.571" (yolov3-tiny) and 6.910 (yolov4-tiny) at 416×416
+    for name, total in (("yolov3-tiny.cfg", "5.571"), ("yolov4-tiny.cfg", "6.910")):
+        result = runner.invoke(app, ["shape", str(EXAMPLES / name), "--darknet"])
+        assert result.exit_code == 0
+        assert result.stdout.splitlines()[-1] == f"Total BFLOPS {total}"

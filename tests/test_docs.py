@@ -70,14 +70,14 @@ def test_schema_catches_a_typo() -> None:
 def gallery() -> str:
     """The examples table: file, what it teaches (its first comment line), headline figures."""
     rows = ["| example | what it shows | input | parameters | MACs |", "|---|---|---|---:|---:|"]
-    for path in sorted(EXAMPLES.glob("*.yaml")):
+    for path in sorted([*EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("*.cfg")]):
         lines = path.read_text(encoding="utf-8").splitlines()
         comment = " ".join(
             line.lstrip("# ").rstrip()
             for line in lines[: next(i for i, x in enumerate(lines) if not x.startswith("#"))]
             if "yaml-language-server" not in line
         )
-        first = comment.split(". ")[0].rstrip(".") + "."
+        first = comment.split(". ")[0].split("; try")[0].rstrip(".") + "."
         report = cnncalc.analyze(cnncalc.load(str(path)))
         shape = "×".join(str(d) for d in report.input_shape)
         figures = f"{thousands(report.totals.params)} | {thousands(report.totals.macs)}"

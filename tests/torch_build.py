@@ -16,7 +16,7 @@ def to_torch(network: Network, torch: Any) -> Any:
     modules = nn.ModuleList()
     for step in steps:
         layer = step.node.layer
-        if layer.is_merge:
+        if layer.is_merge or layer.kind == "Narrow":
             modules.append(nn.Identity())
             continue
         kwargs: dict[str, Any] = dict(layer.model_dump())
@@ -51,6 +51,8 @@ def to_torch(network: Network, torch: Any) -> Any:
                         out = out * other
                 elif layer.kind == "Concat":
                     out = torch.cat(inputs, dim=layer.dim)  # type: ignore[attr-defined]
+                elif layer.kind == "Narrow":
+                    out = inputs[0].narrow(layer.dim, layer.start, layer.length)  # type: ignore[attr-defined]
                 else:
                     out = module(inputs[0])
                 values[step.node.index] = out
