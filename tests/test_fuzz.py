@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -108,3 +110,23 @@ def test_mutated_examples(which: int, edits: list[tuple[int, int, str]]) -> None
         text = text[:at] + insert + text[at + cut :]
     _check(["shape", "-", "--format", "json"], text)
     _check(["rf", "-", "--format", "json"], text)
+
+
+CFG_TEXTS = [p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("*.cfg"))]
+
+
+@RUNS
+@given(
+    which=st.integers(0, len(CFG_TEXTS) - 1),
+    edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 3), st.text(max_size=3)), max_size=4),
+)
+def test_mutated_darknet_files(which: int, edits: list[tuple[int, int, str]]) -> None:
+    text = CFG_TEXTS[which]
+    for where, cut, insert in edits:
+        at = where % (len(text) + 1)
+        text = text[:at] + insert + text[at + cut :]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "net.cfg"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        _check(["shape", str(path), "--darknet"])
+        _check(["rf", str(path), "--format", "json"])
