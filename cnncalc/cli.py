@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import shutil
@@ -539,6 +540,9 @@ def schema() -> None:
 
 def main() -> None:
     """Console entry point: Ctrl-C exits 130 and a closed pipe ends quietly."""
+    # A run is short and builds few reference cycles; the cyclic collector would rescan every
+    # live object again and again as a 100,000-layer network grows (quadratic time). Off.
+    gc.disable()
     try:
         app()
     except KeyboardInterrupt:

@@ -12,7 +12,7 @@ from typing import Any
 Shape = tuple[int, ...]
 
 
-def _num(value: Fraction) -> int | str:
+def _num(value: Fraction | int) -> int | str:
     """JSON for an exact number: an int, or a fraction string such as ``"1/2"``."""
     return value.numerator if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
@@ -25,20 +25,20 @@ class ReceptiveField:
     (Araujo et al., Distill 2019). ``whole``: every unit sees the union over all positions.
     """
 
-    size: tuple[Fraction, ...]
-    stride: tuple[Fraction, ...]
-    padding: tuple[Fraction, ...]
+    size: tuple[Fraction | int, ...]
+    stride: tuple[Fraction | int, ...]
+    padding: tuple[Fraction | int, ...]
     input_sizes: Shape
     whole: bool = False
     # at a merge whose paths disagree (Distill's alignment condition): each input's effective
     # stride and centre offset per axis; empty when aligned
-    misaligned_strides: tuple[tuple[Fraction, ...], ...] = ()
-    misaligned_centres: tuple[tuple[Fraction, ...], ...] = ()
+    misaligned_strides: tuple[tuple[Fraction | int, ...], ...] = ()
+    misaligned_centres: tuple[tuple[Fraction | int, ...], ...] = ()
 
     @property
-    def centre0(self) -> tuple[Fraction, ...]:
+    def centre0(self) -> tuple[Fraction | int, ...]:
         """Input coordinate of the centre of unit 0 on each axis: ``(size - 1)/2 - padding``."""
-        return tuple((r - 1) / 2 - p for r, p in zip(self.size, self.padding))
+        return tuple(_half(r - 1) - p for r, p in zip(self.size, self.padding))
 
     @property
     def exceeds_input(self) -> bool:
@@ -90,7 +90,7 @@ class UnitRegion:
     layer_index: int
     layer_name: str
     unit: Shape
-    region: tuple[tuple[Fraction, Fraction], ...]  # theoretical, unclipped
+    region: tuple[tuple[Fraction | int, Fraction | int], ...]  # theoretical, unclipped
     input_sizes: Shape
     # input positions that affect the unit: a union of products of per-axis sets (one product
     # per distinct path); None when a layer's map is unknown
@@ -165,11 +165,16 @@ class UnitRegion:
         }
 
 
-def _ceil(v: Fraction) -> int:
+def _half(v: Fraction | int) -> Fraction | int:
+    """v / 2, exactly: an int when v is even (the common case, and much faster than Fraction)."""
+    return v // 2 if isinstance(v, int) and v % 2 == 0 else Fraction(v) / 2
+
+
+def _ceil(v: Fraction | int) -> int:
     return -(-v.numerator // v.denominator)
 
 
-def _floor(v: Fraction) -> int:
+def _floor(v: Fraction | int) -> int:
     return v.numerator // v.denominator
 
 

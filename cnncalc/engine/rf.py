@@ -17,29 +17,29 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from cnncalc.layers.base import Back, Shape, Spatial
+from cnncalc.layers.base import Back, Q, Shape, Spatial
 
 
 @dataclass(frozen=True)
 class AxisField:
     """Receptive field of a layer along one spatial axis."""
 
-    size: Fraction
-    stride: Fraction
-    padding: Fraction
+    size: Q
+    stride: Q
+    padding: Q
 
     @property
-    def centre0(self) -> Fraction:
+    def centre0(self) -> Q:
         """Input coordinate of the centre of unit 0: ``(r - 1)/2 - P``."""
-        return (self.size - 1) / 2 - self.padding
+        return Fraction(self.size - 1) / 2 - self.padding
 
-    def region(self, u: int) -> tuple[Fraction, Fraction]:
+    def region(self, u: int) -> tuple[Q, Q]:
         """The unclipped input interval unit ``u`` sees: ``[u*S - P, u*S - P + r - 1]``."""
         start = u * self.stride - self.padding
         return start, start + self.size - 1
 
 
-IDENTITY = AxisField(Fraction(1), Fraction(1), Fraction(0))
+IDENTITY = AxisField(1, 1, 0)
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ START = Field()
 UNKNOWN = Field(known=False)
 
 
-def compose(axis: AxisField, k: Fraction, s: Fraction, p: Fraction) -> AxisField:
+def compose(axis: AxisField, k: Q, s: Q, p: Q) -> AxisField:
     """One layer's window (extent k, stride s, left pad p, in its input's units) after ``axis``."""
     return AxisField(axis.size + (k - 1) * axis.stride, axis.stride * s, axis.padding + p * axis.stride)
 

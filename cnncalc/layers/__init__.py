@@ -8,10 +8,15 @@ from cnncalc.layers.base import REGISTRY, Geometry, Layer, Shape, Spatial, Windo
 _FAMILIES = ("conv", "pool", "norm", "linear", "activation", "pad", "reshape", "merge")
 
 
+_LOADED: list[bool] = []  # set once every family has been imported
+
+
 def registry() -> dict[str, type[Layer]]:
     """Every known layer kind by lower-cased name (aliases included), importing families once."""
-    for family in _FAMILIES:  # a no-op once imported; some may be imported directly before
-        importlib.import_module(f"cnncalc.layers.{family}")
+    if not _LOADED:
+        for family in _FAMILIES:  # some may have been imported directly before: still all of them
+            importlib.import_module(f"cnncalc.layers.{family}")
+        _LOADED.append(True)
     return REGISTRY
 
 

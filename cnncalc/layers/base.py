@@ -12,6 +12,9 @@ from cnncalc.errors import GeometryError
 
 Shape = tuple[int, ...]
 
+# An exact rational: an int where the value is whole (fast), a Fraction where a layer divides.
+Q = int | Fraction
+
 
 @dataclass(frozen=True)
 class Window:
@@ -20,9 +23,9 @@ class Window:
     Output unit ``u`` reads input positions ``u*stride - pad .. u*stride - pad + size - 1``.
     """
 
-    size: Fraction
-    stride: Fraction
-    pad: Fraction
+    size: Q
+    stride: Q
+    pad: Q
 
 
 # How a layer moves in space: a window per spatial axis, "identity" (element-wise, no spatial
@@ -185,8 +188,12 @@ def check_channels(given: int | None, actual: int, name: str, what: str = "chann
 
 
 def window(size: int, stride: int, pad: int) -> Window:
-    """A :class:`Window` from integer kernel extent, stride and left padding."""
-    return Window(Fraction(size), Fraction(stride), Fraction(pad))
+    """A :class:`Window` from integer kernel extent, stride and left padding.
+
+    Plain ints stand for themselves (they are exact rationals to Python's arithmetic, and many
+    times faster than Fraction); fractions appear only where a layer divides.
+    """
+    return Window(size, stride, pad)
 
 
 def sliding_back(

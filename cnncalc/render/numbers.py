@@ -38,11 +38,11 @@ def count(n: int) -> str:
     return thousands(n) if abs(n) < 1000 else f"{thousands(n)} ({si(n)})"
 
 
-def exact(value: Fraction) -> str:
+def exact(value: Fraction | int) -> str:
     """An exact number: ``3``, ``1/2``, ``-3/2``."""
     return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
-def per_axis(values: tuple[Fraction, ...] | tuple[int, ...]) -> str:
+def per_axis(values: tuple[Fraction | int, ...]) -> str:
     """Values per spatial axis joined like a kernel size: ``7×5``, ``1/2×1/2``."""
     return "×".join(exact(Fraction(v)) for v in values) if values else "-"

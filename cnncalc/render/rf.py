@@ -157,7 +157,7 @@ def _cell(
     cols: range,
     sizes: tuple[int, ...],
     hit: bool,
-    spans: tuple[tuple[Fraction, Fraction], ...],
+    spans: tuple[tuple[Fraction | int, Fraction | int], ...],
 ) -> str:
     """The glyph of one cell (a block of positions in the scaled overview)."""
     in_field = any(spans[0][0] <= r <= spans[0][1] for r in rows) and any(

@@ -96,11 +96,31 @@ def build_layer(
         data[name] = _tuples(value)
         if pos is not None:
             positions[name] = pos
-    try:
-        layer = cls.model_validate(data)
-    except ValidationError as exc:
-        raise _explain(cls, exc, data, positions, where) from None
+    key = _cache_key(cls, data)
+    layer = _VALIDATED.get(key) if key is not None else None
+    if layer is None:
+        try:
+            layer = cls.model_validate(data)
+        except ValidationError as exc:
+            raise _explain(cls, exc, data, positions, where) from None
+        if key is not None and len(_VALIDATED) < 65_536:
+            _VALIDATED[key] = layer
     return layer, positions
+
+
+# Validated layers by kind and arguments: layer objects are frozen, so a network that repeats a
+# layer (a 100,000-layer stack, repeated blocks) validates each distinct one once.
+_VALIDATED: dict[tuple[Any, ...], Layer] = {}
+
+
+def _cache_key(cls: type[Layer], data: dict[str, Any]) -> tuple[Any, ...] | None:
+    try:
+        # type() in the key keeps True and 1 apart (they hash alike, validate differently)
+        key = (cls, tuple(sorted((k, type(v), v) for k, v in data.items())))
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _explain(
