@@ -16,8 +16,12 @@ from typing import Annotated, Any
 
 import typer
 from typer import Abort
-from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer >= 0.29
 from typer.core import TyperGroup
+
+try:  # typer >= 0.29 vendors click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # earlier typer runs on click itself
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # type: ignore[no-redef]
 
 from cnncalc import __version__
 from cnncalc.errors import CnncalcError, Position, SourceError, SpecError
@@ -543,6 +547,9 @@ def main() -> None:
     # A run is short and builds few reference cycles; the cyclic collector would rescan every
     # live object again and again as a 100,000-layer network grows (quadratic time). Off.
     gc.disable()
+    # pydantic looks for plugins in every installed package's entry points at the first
+    # validation (~10 ms here, more in larger environments); cnncalc's models use none.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
     try:
         app()
     except KeyboardInterrupt:
