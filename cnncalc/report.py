@@ -234,6 +234,11 @@ class BlockReport:
     activation_bytes: int
     receptive_field: ReceptiveField | None = None
 
+    @property
+    def flops(self) -> int:
+        """Floating-point operations: a multiply-accumulate counts as two."""
+        return 2 * self.macs
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
@@ -309,6 +314,22 @@ class Report:
 
 
 @dataclass(frozen=True)
+class Ratio:
+    """B against A: ``factor`` = B / A; ``smaller`` names the side with less, by ``percent``."""
+
+    factor: Fraction | None  # None when A is 0
+    smaller: str | None  # "A", "B", or None when equal
+    percent: int  # how much less the smaller side has, rounded
+
+    @classmethod
+    def of(cls, a: int, b: int) -> Ratio:
+        if a == b:
+            return cls(Fraction(1), None, 0)
+        low, high = min(a, b), max(a, b)
+        return cls(Fraction(b, a) if a else None, "A" if a < b else "B", round(100 * (high - low) / high))
+
+
+@dataclass(frozen=True)
 class Equivalence:
     """Two networks compared: equivalent when output shape and receptive field agree."""
 
@@ -320,6 +341,14 @@ class Equivalence:
     @property
     def equivalent(self) -> bool:
         return self.same_shape and self.same_field
+
+    @property
+    def params(self) -> Ratio:
+        return Ratio.of(self.a.totals.params, self.b.totals.params)
+
+    @property
+    def macs(self) -> Ratio:
+        return Ratio.of(self.a.totals.macs, self.b.totals.macs)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"equivalent": ..., "a": {...}, "b": {...}}``."""
@@ -391,6 +420,11 @@ class DenseReport:
     @property
     def dense_weights(self) -> int:
         return sum(layer.dense_weights for layer in self.layers)
+
+    @property
+    def ratio(self) -> Fraction | None:
+        """How many times more weights dense layers would need, over the whole network."""
+        return Fraction(self.dense_weights, self.conv_weights) if self.conv_weights else None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -3,6 +3,7 @@ message on its first line (``# expect: {file}:LINE:COL: ...``), never a tracebac
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -151,3 +152,21 @@ def test_json_errors(runner: CliRunner) -> None:
         '{"error": {"message": "layer 0 \'conv2d_1\' (Conv2d) on input (1, 3, 8, 8): in_channels=4 but '
         'the input has 3 channels", "file": "' + path + '", "line": 4, "column": 12, "layer": "conv2d_1"}}\n'
     )
+
+
+def test_huge_tensors_are_exact(runner: CliRunner) -> None:
+    # 10^10 × 10^10 × 10^10 = 10^30 elements: Python integers, not an OverflowError
+    result = runner.invoke(app, ["shape", "-i", "10000000000,10000000000,10000000000", "ReLU", "-f", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["totals"]["activation_bytes"] == 4 * 10**30
+
+
+def test_ctrl_c_exits_130_with_one_line(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cnncalc.engine.analyze
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cnncalc.engine.analyze, "analyze", interrupted)
+    result = runner.invoke(app, ["shape", os.path.relpath(BAD.parent.parent / "examples" / "lenet5.yaml")])
+    assert (result.exit_code, result.stderr) == (130, "interrupted\n")

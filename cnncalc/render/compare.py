@@ -6,21 +6,19 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from cnncalc.render.numbers import exact, per_axis, shape, thousands
-from cnncalc.report import DenseReport, Equivalence
+from cnncalc.report import DenseReport, Equivalence, Ratio
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
 
-def _ratio(a: int, b: int) -> str:
-    """B relative to A: ``1.39×``, and how much smaller the smaller one is."""
-    if a == b:
+def _ratio(ratio: Ratio) -> str:
+    """``1.39× (A −28%)``: B's factor over A, and which side has less, by how much."""
+    if ratio.smaller is None:
         return "same"
-    if a == 0 or b == 0:
+    if ratio.factor is None:
         return "-"
-    smaller, larger = (a, b) if a < b else (b, a)
-    fewer = round(100 * (larger - smaller) / larger)
-    return f"{b / a:.2f}× ({'A' if a < b else 'B'} −{fewer}%)"
+    return f"{float(ratio.factor):.2f}× ({ratio.smaller} −{ratio.percent}%)"
 
 
 def equiv_table(eq: Equivalence, label_a: str, label_b: str) -> list[RenderableType]:
@@ -45,15 +43,8 @@ def equiv_table(eq: Equivalence, label_a: str, label_b: str) -> list[RenderableT
         rows.append((title, per_axis(va[i]) if va else "?", per_axis(vb[i]) if vb else "?"))
     for title, x, y in rows:
         table.add_row(title, x, y, same(x, y))
-    table.add_row(
-        "params",
-        thousands(a.totals.params),
-        thousands(b.totals.params),
-        _ratio(a.totals.params, b.totals.params),
-    )
-    table.add_row(
-        "MACs", thousands(a.totals.macs), thousands(b.totals.macs), _ratio(a.totals.macs, b.totals.macs)
-    )
+    table.add_row("params", thousands(a.totals.params), thousands(b.totals.params), _ratio(eq.params))
+    table.add_row("MACs", thousands(a.totals.macs), thousands(b.totals.macs), _ratio(eq.macs))
     if eq.equivalent:
         verdict = "equivalent: same output shape and same receptive field"
     else:
@@ -84,7 +75,7 @@ def dense_table(report: DenseReport) -> list[RenderableType]:
         ("C×H×W in → out", "", "left"),
         ("Conv weights", thousands(report.conv_weights), "right"),
         ("Dense weights", thousands(report.dense_weights), "right"),
-        ("Dense / conv", _times(report.dense_weights, report.conv_weights), "right"),
+        ("Dense / conv", _times(report.ratio), "right"),
     ]
     for i, (header, footer, justify) in enumerate(columns):
         table.add_column(header, footer=footer, justify=justify, no_wrap=i != 1, overflow="fold")  # type: ignore[arg-type]
@@ -97,7 +88,7 @@ def dense_table(report: DenseReport) -> list[RenderableType]:
             f"{_dims(layer.sample_input)} → {_dims(layer.sample_output)}",
             thousands(layer.conv_weights),
             thousands(layer.dense_weights),
-            _times(layer.dense_weights, layer.conv_weights),
+            _times(layer.ratio),
         )
     if any(layer.pointwise for layer in report.layers):
         notes.append("† a 1×1 convolution: the same Linear(c_in, c_out) applied at every position")
@@ -111,8 +102,7 @@ def _dims(x: tuple[int, ...]) -> str:
     return "×".join(str(d) for d in x)
 
 
-def _times(dense: int, conv: int) -> str:
-    if conv == 0:
+def _times(ratio: Fraction | None) -> str:
+    if ratio is None:
         return "-"
-    ratio = Fraction(dense, conv)
     return f"{exact(ratio)}×" if ratio.denominator == 1 else f"{float(ratio):,.1f}×"

@@ -51,7 +51,7 @@ def tree_rows(report: Report, flops: bool = False, depth: int | None = None) -> 
                             block.depth,
                             block.output_shape,
                             block.params,
-                            2 * block.macs if flops else block.macs,
+                            block.flops if flops else block.macs,
                             block.activation_bytes,
                             block=True,
                         )
