@@ -3,6 +3,7 @@ with the blocks (Residual, Concat, Sequential) that grouped them in the network 
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 from cnncalc.errors import Position
@@ -78,3 +79,25 @@ class Network:
         if self.outputs:
             return self.outputs
         return (len(self.nodes) - 1,) if self.nodes else ()
+
+
+def topological_order(deps: dict[int, set[int]]) -> tuple[list[int], set[int]]:
+    """Kahn's algorithm over ``node -> the nodes it depends on``, taking ready nodes in index
+    order (so a graph written in order keeps its order). Returns the order and the nodes left
+    waiting, which lie on or after a cycle."""
+    waiting = {node: set(d) for node, d in deps.items()}
+    users: dict[int, list[int]] = {}
+    for node, d in waiting.items():
+        for dep in d:
+            users.setdefault(dep, []).append(node)
+    ready = [node for node, d in waiting.items() if not d]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        node = heapq.heappop(ready)
+        order.append(node)
+        for user in users.get(node, []):
+            waiting[user].discard(node)
+            if not waiting[user]:
+                heapq.heappush(ready, user)
+    return order, set(waiting) - set(order)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.engine.graph import Network
+from cnncalc.engine.graph import Network, topological_order
 from cnncalc.errors import GeometryError, Position, SourceError, SpecError, shown
 from cnncalc.layers.base import Shape, fmt_shape
 from cnncalc.readers import Item, network_from_items
@@ -214,21 +213,8 @@ class _Reader:
                 continue
             needed.add(i)
             stack.extend(producer[t] for t in nodes[i].input if t in producer)
-        waiting = {i: {producer[t] for t in nodes[i].input if t in producer} for i in needed}
-        users: dict[int, list[int]] = {}
-        for i, deps in waiting.items():
-            for d in deps:
-                users.setdefault(d, []).append(i)
-        ready = [i for i, deps in waiting.items() if not deps]
-        heapq.heapify(ready)
-        order = []
-        while ready:
-            i = heapq.heappop(ready)
-            order.append(i)
-            for u in users.get(i, []):
-                waiting[u].discard(i)
-                if not waiting[u]:
-                    heapq.heappush(ready, u)
+        deps = {i: {producer[t] for t in nodes[i].input if t in producer} for i in needed}
+        order, _ = topological_order(deps)
         if len(order) < len(needed):
             stuck = min(set(needed) - set(order))
             raise SpecError("the graph has a cycle", self._where(stuck, nodes[stuck]))

@@ -10,12 +10,11 @@ a loop is reported as a cycle.
 from __future__ import annotations
 
 import difflib
-import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cnncalc.engine.graph import NETWORK_INPUT, Block, Node
+from cnncalc.engine.graph import NETWORK_INPUT, Block, Node, topological_order
 from cnncalc.errors import GraphError, Position, SpecError, shown
 from cnncalc.layers import Layer
 from cnncalc.limits import LIMITS
@@ -384,25 +383,14 @@ class Lowering:
         raise GraphError(f"unknown layer {ref.name!r} in {ref.context}{hint}", ref.position)
 
     def _toposort(self, inputs: list[list[int]]) -> list[int]:
-        """Kahn's algorithm, taking ready nodes in the order they were written."""
-        waiting = [sum(1 for i in ins if i != NETWORK_INPUT) for ins in inputs]
-        consumers: dict[int, list[int]] = {}
-        for node, ins in enumerate(inputs):
-            for i in ins:
-                if i != NETWORK_INPUT:
+        """The nodes in topological order, taking ready nodes in the order they were written."""
+        deps = {node: {i for i in ins if i != NETWORK_INPUT} for node, ins in enumerate(inputs)}
+        order, stuck = topological_order(deps)
+        if stuck:
+            consumers: dict[int, list[int]] = {}
+            for node, d in deps.items():
+                for i in d:
                     consumers.setdefault(i, []).append(node)
-        ready = [n for n, w in enumerate(waiting) if w == 0]
-        heapq.heapify(ready)
-        order = []
-        while ready:
-            node = heapq.heappop(ready)
-            order.append(node)
-            for c in consumers.get(node, []):
-                waiting[c] -= 1
-                if waiting[c] == 0:
-                    heapq.heappush(ready, c)
-        if len(order) < len(inputs):
-            stuck = {n for n, w in enumerate(waiting) if w > 0}
             cycle = [n for n in sorted(stuck) if self._reaches(n, n, consumers, stuck)]
             names = ", ".join(repr(self.pending[n].path) for n in cycle[:4])
             raise GraphError(f"layers {names} form a cycle through from:", self.pending[cycle[0]].position)
