@@ -235,7 +235,7 @@ def _load(sources: list[str], input_shape: str | None, skip_unknown: bool = Fals
     from cnncalc.engine.analyze import analyze
     from cnncalc.sources import load_sources, parse_input_option
 
-    shape = parse_input_option(input_shape) if input_shape is not None else None
+    shape = parse_input_option(input_shape)
     return [analyze(net) for net in load_sources(sources, shape, skip_unknown=skip_unknown)]
 
 
@@ -284,7 +284,7 @@ def shape(
             from cnncalc.render.darknet import darknet_table
             from cnncalc.sources import load_sources, parse_input_option
 
-            dims = parse_input_option(input) if input is not None else None
+            dims = parse_input_option(input)
             networks = load_sources(sources, dims)
             _write("".join(darknet_table(analyze(net), net) for net in networks), output)
             return
@@ -359,7 +359,7 @@ def receptive_field(
     from cnncalc.sources import load_sources, parse_input_option, parse_unit_option
 
     with _errors(debug, format):
-        shape_opt = parse_input_option(input) if input is not None else None
+        shape_opt = parse_input_option(input)
         networks = load_sources(sources, shape_opt, skip_unknown=skip_unknown)
         reports = [analyze(net) for net in networks]
         if plot is not None:
@@ -417,7 +417,7 @@ def equiv(
     from cnncalc.sources import load_one, parse_input_option
 
     with _errors(debug, format):
-        shape_opt = parse_input_option(input) if input is not None else None
+        shape_opt = parse_input_option(input)
         result = equivalence(
             analyze(load_one(a, shape_opt, "<arg 1>", skip_unknown=skip_unknown)),
             analyze(load_one(b, shape_opt, "<arg 2>", skip_unknown=skip_unknown)),
@@ -448,7 +448,7 @@ def dense(
     from cnncalc.sources import load_sources, parse_input_option
 
     with _errors(debug, format):
-        shape_opt = parse_input_option(input) if input is not None else None
+        shape_opt = parse_input_option(input)
         results = [compare_dense(net) for net in load_sources(sources, shape_opt, skip_unknown=skip_unknown)]
         if format is Format.json:
             from cnncalc.report import dumps
@@ -489,7 +489,7 @@ def convert(
     from cnncalc.spec.export import network_yaml
 
     with _errors(debug):
-        shape_opt = parse_input_option(input) if input is not None else None
+        shape_opt = parse_input_option(input)
         if (source is None) == (from_torch is None):
             raise SpecError("give either a SOURCE file or --from-torch", Position("<command line>"))
         if str(output) == "-":

@@ -178,8 +178,19 @@ def _floor(v: Fraction | int) -> int:
     return v.numerator // v.denominator
 
 
+class _Flops:
+    """FLOPs from MACs, for every report part that counts MACs."""
+
+    macs: int
+
+    @property
+    def flops(self) -> int:
+        """Floating-point operations: a multiply-accumulate counts as two."""
+        return 2 * self.macs
+
+
 @dataclass(frozen=True)
-class LayerReport:
+class LayerReport(_Flops):
     """Figures of one layer for the network's input."""
 
     index: int
@@ -194,11 +205,6 @@ class LayerReport:
     inputs: tuple[str, ...] = ()
     receptive_field: ReceptiveField | None = None
     path: str = ""
-
-    @property
-    def flops(self) -> int:
-        """Floating-point operations: a multiply-accumulate counts as two."""
-        return 2 * self.macs
 
     def to_dict(self) -> dict[str, Any]:
         """The layer's JSON object (key names are a public contract)."""
@@ -219,7 +225,7 @@ class LayerReport:
 
 
 @dataclass(frozen=True)
-class BlockReport:
+class BlockReport(_Flops):
     """A block as written (Residual, Concat, Sequential, a repeated copy) with summed figures."""
 
     path: str
@@ -233,11 +239,6 @@ class BlockReport:
     macs: int
     activation_bytes: int
     receptive_field: ReceptiveField | None = None
-
-    @property
-    def flops(self) -> int:
-        """Floating-point operations: a multiply-accumulate counts as two."""
-        return 2 * self.macs
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -253,7 +254,7 @@ class BlockReport:
 
 
 @dataclass(frozen=True)
-class Totals:
+class Totals(_Flops):
     """Whole-network figures: each parameter counted once, activations summed over layers."""
 
     params: int
@@ -262,11 +263,6 @@ class Totals:
     macs: int
     param_bytes: int
     activation_bytes: int
-
-    @property
-    def flops(self) -> int:
-        """Floating-point operations: a multiply-accumulate counts as two."""
-        return 2 * self.macs
 
     def to_dict(self) -> dict[str, Any]:
         """The totals' JSON object."""

@@ -114,8 +114,11 @@ def parse_unit_option(text: str) -> tuple[int, ...]:
     return unit
 
 
-def parse_input_option(text: str) -> tuple[int, ...]:
-    """``--input 1,3,224,224`` (or ``1x3x224x224``, or with brackets): positive integers."""
+def parse_input_option(text: str | None) -> tuple[int, ...] | None:
+    """``--input 1,3,224,224`` (or ``1x3x224x224``, or with brackets): positive integers; None
+    when the option was not given."""
+    if text is None:
+        return None
     cleaned = text.strip().strip("[]()").strip()
     parts = cleaned.split(",") if "," in cleaned else cleaned.split("x")
     try:
