@@ -180,3 +180,29 @@ def test_dense_json(runner: CliRunner) -> None:
 def test_dense_pointwise_remark(plain: CliRunner) -> None:
     result = plain.invoke(app, ["dense", str(EXAMPLES / "one_by_one_conv.yaml")])
     assert "† a 1×1 convolution: the same Linear(c_in, c_out) applied at every position" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["rf", str(EXAMPLES / "lenet5.yaml"), str(EXAMPLES / "vgg16.yaml"), "--unit", "0,0"],
+            "<arg 2>:1:1: --unit and --show take one network",
+        ),
+        (
+            ["rf", "-i", "1,10", "Linear(10, 2)", "--unit", "0"],
+            "<option --layer>:1:1: no layer with spatial axes to take a unit of",
+        ),
+        (
+            ["rf", "-i", "1,1,8,8", "Conv2d(1,1,3); Flatten", "--layer", "1", "--unit", "0"],
+            "<option --layer>:1:1: layer 1 'flatten_1' (Flatten) has no spatial axes to take a unit of",
+        ),
+        (
+            ["convert", "-o", "never-written.yaml"],
+            "<command line>:1:1: give either a SOURCE file or --from-torch",
+        ),
+    ],
+)
+def test_more_unit_and_convert_errors(runner: CliRunner, argv: list[str], message: str) -> None:
+    result = runner.invoke(app, argv)
+    assert (result.exit_code, result.stderr) == (2, message + "\n")
