@@ -1,31 +1,41 @@
 """cnncalc: shapes, parameters, MACs, memory and receptive fields of CNNs, by PyTorch's rules.
 
-The public API: :func:`load`, :func:`analyze`, :class:`Network`, :class:`Report`.
+The public API: :func:`load`, :func:`analyze`, :func:`network`, :func:`layer`, :class:`Network`,
+:class:`Report`, :class:`Limits`.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from cnncalc.engine.graph import Network
+    from cnncalc.graph import Network
+    from cnncalc.limits import Limits
     from cnncalc.report import Report
 
-__all__ = ["Network", "Report", "__version__", "analyze", "layer", "load", "network"]
+__all__ = ["Limits", "Network", "Report", "__version__", "analyze", "layer", "load", "network"]
 
 
-def load(source: str, input_shape: tuple[int, ...] | None = None) -> Network:
-    """A network from a file path (cnncalc YAML, Darknet ``.cfg`` or ``.onnx``), or from the text
-    of a network file (anything with a newline or a ``layers:`` key is taken as text)."""
-    from cnncalc.sources import load_file
+def load(
+    source: str,
+    input_shape: tuple[int, ...] | None = None,
+    *,
+    limits: Limits | None = None,
+    skip_unknown: bool = False,
+) -> Network:
+    """A network from a file path (cnncalc YAML, Darknet ``.cfg``, ``.onnx``), a PyTorch
+    ``package.module:factory``, or the text of a network file (anything with a newline or a
+    ``layers:`` key is taken as text)."""
+    from cnncalc.limits import Limits
+    from cnncalc.readers import ReadOptions, read
     from cnncalc.spec.network import load_text
 
+    chosen = limits or Limits()
     if "\n" in source or "layers:" in source:
-        return load_text(source, "<text>", input_shape)
-    return load_file(source, input_shape)
+        return load_text(source, "<text>", input_shape, chosen)
+    return read(source, ReadOptions(input_shape, skip_unknown, chosen)).network
 
 
 def network(
@@ -38,27 +48,17 @@ def network(
     """A network built in Python: ``layers`` holds call-form strings (``"Conv2d(3, 8, 3)"``),
     mappings as in a network file (blocks and ``from:`` included) and layer objects
     (:func:`layer`, or classes such as ``cnncalc.layers.conv.Conv2d``)."""
-    from cnncalc.errors import Position
-    from cnncalc.layers.base import Layer
-    from cnncalc.readers import network_from_items
+    from cnncalc.spec.network import network_from_python
 
-    items = []
-    for i, given in enumerate(layers):
-        item = given
-        if isinstance(given, Layer):
-            fields = {k: v for k, v in given.model_dump().items() if not (k == given.inferred and v is None)}
-            item = {"type": given.kind, **fields}
-        items.append((item, Position("<python>", i + 1, 1)))
-    net = network_from_items(items, tuple(input_shape), name, "<python>", outputs)
-    return replace(net, dtype=dtype) if dtype != "float32" else net
+    return network_from_python(tuple(input_shape), layers, name, dtype, outputs)
 
 
 def layer(text: str) -> Any:
     """A layer object from PyTorch's constructor syntax: ``layer("Conv2d(3, 8, 3, padding=1)")``."""
     from cnncalc.errors import Position
-    from cnncalc.spec.network import _call_layer
+    from cnncalc.spec.network import call_layer
 
-    built, _ = _call_layer(text, lambda offset: Position("<python>", 1, offset + 1), Position("<python>"))
+    built, _ = call_layer(text, lambda offset: Position("<python>", 1, offset + 1), Position("<python>"))
     return built
 
 
@@ -70,13 +70,17 @@ def analyze(network: Network) -> Report:
 
 
 def __getattr__(name: str) -> Any:
-    # Network and Report are imported on first use so that `import cnncalc` stays cheap.
+    # Network, Report and Limits are imported on first use so that `import cnncalc` stays cheap.
     if name == "Network":
-        from cnncalc.engine.graph import Network
+        from cnncalc.graph import Network
 
         return Network
     if name == "Report":
         from cnncalc.report import Report
 
         return Report
+    if name == "Limits":
+        from cnncalc.limits import Limits
+
+        return Limits
     raise AttributeError(f"module 'cnncalc' has no attribute {name!r}")

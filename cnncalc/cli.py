@@ -28,8 +28,8 @@ except ImportError:  # earlier typer runs on click itself
     )
 
 from cnncalc import __version__
-from cnncalc.errors import CnncalcError, Position, SourceError, SpecError
-from cnncalc.limits import LIMITS
+from cnncalc.errors import ArgumentError, CnncalcError, LimitError, Position, SourceError, SpecError
+from cnncalc.limits import Limits
 
 
 class _OneLineErrors(TyperGroup):
@@ -83,7 +83,7 @@ def complete_source(incomplete: str) -> list[str]:
     import glob
 
     from cnncalc.layers import kinds
-    from cnncalc.sources import FILE_SUFFIXES
+    from cnncalc.readers import FILE_SUFFIXES
 
     names = [cls.kind for cls in kinds()] + [cls.lazy_alias for cls in kinds() if cls.lazy_alias]
     layers = [n for n in names if n.lower().startswith(incomplete.lower())] if "(" not in incomplete else []
@@ -135,8 +135,22 @@ ColorOpt = Annotated[
 ]
 
 
+def _located(exc: CnncalcError) -> CnncalcError:
+    """Errors of the library that name a limit or an argument, said in the command line's terms."""
+    if isinstance(exc, LimitError):
+        exc.message = f"{exc.message} (raise it with --{exc.limit.replace('_', '-')})"
+    elif isinstance(exc, ArgumentError):
+        option = "--" + {"input_shape": "input"}.get(exc.argument, exc.argument).replace("_", "-")
+        exc.located(Position(f"<option {option}>"))
+        if exc.named:
+            exc.message = option + exc.message.removeprefix(exc.argument)
+            exc.named = False
+    return exc
+
+
 def _fail(exc: CnncalcError, fmt: Format | None) -> None:
     """The single error exit: one line on stderr (JSON with --format json), exit code 2."""
+    exc = _located(exc)
     if fmt is Format.json:
         pos = exc.position
         error = {
@@ -213,30 +227,42 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
     max_layers: Annotated[
         int, typer.Option("--max-layers", min=1, help="Refuse networks that expand to more layers than this.")
-    ] = LIMITS.max_layers,
+    ] = Limits.max_layers,
     max_depth: Annotated[
         int, typer.Option("--max-depth", min=1, help="Refuse YAML nested deeper than this.")
-    ] = LIMITS.max_depth,
+    ] = Limits.max_depth,
 ) -> None:
     """Shapes, parameters, MACs, memory and receptive fields of CNNs, by PyTorch's rules.
 
     Exit codes: 0 success, 1 a well-formed "no" (equiv), 2 any error.
     """
-    LIMITS.max_layers = max_layers
-    LIMITS.max_depth = max_depth
+    # the limits of this run travel in the context, never in library state
+    ctx.obj = Limits(max_layers, max_depth)
 
 
-def _load(sources: list[str], input_shape: str | None, skip_unknown: bool = False) -> list[Any]:
+def _options(ctx: typer.Context, input_shape: str | None, skip_unknown: bool = False) -> Any:
+    """The readers' options for this command: --input, --skip-unknown and the run's limits."""
+    from cnncalc.readers import ReadOptions
+    from cnncalc.sources import parse_input_option
+
+    root = ctx.find_root().obj
+    limits = root if isinstance(root, Limits) else Limits()
+    return ReadOptions(parse_input_option(input_shape), skip_unknown, limits)
+
+
+def _load(
+    ctx: typer.Context, sources: list[str], input_shape: str | None, skip_unknown: bool = False
+) -> list[Any]:
     from cnncalc.engine.analyze import analyze
-    from cnncalc.sources import load_sources, parse_input_option
+    from cnncalc.sources import load_sources
 
-    shape = parse_input_option(input_shape)
-    return [analyze(net) for net in load_sources(sources, shape, skip_unknown=skip_unknown)]
+    return [analyze(net) for net in load_sources(sources, _options(ctx, input_shape, skip_unknown))]
 
 
 @app.command(
@@ -245,6 +271,7 @@ def _load(sources: list[str], input_shape: str | None, skip_unknown: bool = Fals
     '  cnncalc shape -i 4,2,3,5 "Conv2d(2, 3, kernel_size=(3, 5), padding=(1, 2))" --format json'
 )
 def shape(
+    ctx: typer.Context,
     sources: Sources,
     input: InputOpt = None,
     format: FormatOpt = Format.table,
@@ -282,13 +309,12 @@ def shape(
         if darknet:
             from cnncalc.engine.analyze import analyze
             from cnncalc.render.darknet import darknet_table
-            from cnncalc.sources import load_sources, parse_input_option
+            from cnncalc.sources import load_sources
 
-            dims = parse_input_option(input)
-            networks = load_sources(sources, dims)
+            networks = load_sources(sources, _options(ctx, input))
             _write("".join(darknet_table(analyze(net), net) for net in networks), output)
             return
-        reports = _load(sources, input, skip_unknown)
+        reports = _load(ctx, sources, input, skip_unknown)
         if plot is not None:
             from cnncalc.render.plot import plot_cost
 
@@ -318,6 +344,7 @@ def shape(
     '  cnncalc rf -i 1,1,32,32 "Conv2d(1, 1, 3); Conv2d(1, 1, 3, dilation=2)" --format json',
 )
 def receptive_field(
+    ctx: typer.Context,
     sources: Sources,
     input: InputOpt = None,
     unit: Annotated[
@@ -356,11 +383,10 @@ def receptive_field(
 ) -> None:
     """Receptive field of every layer (size, effective stride and padding), or one unit's input region."""
     from cnncalc.engine.analyze import analyze, unit_region
-    from cnncalc.sources import load_sources, parse_input_option, parse_unit_option
+    from cnncalc.sources import load_sources, parse_unit_option
 
     with _errors(debug, format):
-        shape_opt = parse_input_option(input)
-        networks = load_sources(sources, shape_opt, skip_unknown=skip_unknown)
+        networks = load_sources(sources, _options(ctx, input, skip_unknown))
         reports = [analyze(net) for net in networks]
         if plot is not None:
             from cnncalc.render.plot import plot_receptive_field
@@ -399,6 +425,7 @@ def receptive_field(
     '"Conv2d(64,64,5,padding=2)"'
 )
 def equiv(
+    ctx: typer.Context,
     a: Annotated[
         str, typer.Argument(help="A network file, or inline layers separated by ';'.", show_default=False)
     ],
@@ -414,13 +441,13 @@ def equiv(
     """Compare two designs: exit 0 when output shape and receptive field agree, 1 when not."""
     from cnncalc.engine.analyze import analyze
     from cnncalc.engine.compare import equivalence
-    from cnncalc.sources import load_one, parse_input_option
+    from cnncalc.sources import load_one
 
     with _errors(debug, format):
-        shape_opt = parse_input_option(input)
+        options = _options(ctx, input, skip_unknown)
         result = equivalence(
-            analyze(load_one(a, shape_opt, "<arg 1>", skip_unknown=skip_unknown)),
-            analyze(load_one(b, shape_opt, "<arg 2>", skip_unknown=skip_unknown)),
+            analyze(load_one(a, options, "<arg 1>").network),
+            analyze(load_one(b, options, "<arg 2>").network),
         )
         if format is Format.json:
             _write(json.dumps(result.to_dict(), indent=2) + "\n", output)
@@ -434,6 +461,7 @@ def equiv(
 
 @app.command(epilog="Example:\n\n  cnncalc dense examples/lenet5.yaml")
 def dense(
+    ctx: typer.Context,
     sources: Sources,
     input: InputOpt = None,
     format: FormatOpt = Format.table,
@@ -445,11 +473,10 @@ def dense(
 ) -> None:
     """Each convolution's weights against a fully connected layer mapping the same tensors."""
     from cnncalc.engine.compare import dense as compare_dense
-    from cnncalc.sources import load_sources, parse_input_option
+    from cnncalc.sources import load_sources
 
     with _errors(debug, format):
-        shape_opt = parse_input_option(input)
-        results = [compare_dense(net) for net in load_sources(sources, shape_opt, skip_unknown=skip_unknown)]
+        results = [compare_dense(net) for net in load_sources(sources, _options(ctx, input, skip_unknown))]
         if format is Format.json:
             from cnncalc.report import dumps
 
@@ -467,6 +494,7 @@ def dense(
     "  cnncalc convert --from-torch mypackage.models:make_net --input 1,3,224,224 -o net.yaml"
 )
 def convert(
+    ctx: typer.Context,
     source: Annotated[
         str | None, typer.Argument(help="A .cfg, .onnx or .yaml network file.", show_default=False)
     ] = None,
@@ -485,11 +513,11 @@ def convert(
     debug: DebugOpt = False,
 ) -> None:
     """Write the cnncalc YAML equivalent of a network (Darknet, ONNX, PyTorch or YAML)."""
-    from cnncalc.sources import load_file, parse_input_option
+    from cnncalc.readers import read
     from cnncalc.spec.export import network_yaml
 
     with _errors(debug):
-        shape_opt = parse_input_option(input)
+        options = _options(ctx, input, skip_unknown)
         if (source is None) == (from_torch is None):
             raise SpecError("give either a SOURCE file or --from-torch", Position("<command line>"))
         if str(output) == "-":
@@ -497,24 +525,26 @@ def convert(
         if output.exists() and not force:
             raise SourceError("exists already; add --force to overwrite it", Position(str(output)))
         if from_torch is not None:
-            from cnncalc.readers.torch import read_torch
-
-            network = read_torch(from_torch, shape_opt)
+            network = read(from_torch, options, format="torch").network
             origin = from_torch
         else:
             assert source is not None
-            network = load_file(source, shape_opt, skip_unknown=skip_unknown)
+            network = read(source, options).network
             origin = source
         _write(network_yaml(network, origin), output)
 
 
 @app.command(epilog="Example:\n\n  cnncalc check examples/*.yaml")
 def check(
-    sources: Sources, input: InputOpt = None, skip_unknown: SkipUnknownOpt = False, debug: DebugOpt = False
+    ctx: typer.Context,
+    sources: Sources,
+    input: InputOpt = None,
+    skip_unknown: SkipUnknownOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Validate networks without printing figures: exit 0 and 'ok' per network, or the error."""
     with _errors(debug):
-        reports = _load(sources, input, skip_unknown)
+        reports = _load(ctx, sources, input, skip_unknown)
         for report in reports:
             typer.echo(f"ok: {report.name or 'network'} ({len(report.layers)} layers)")
 

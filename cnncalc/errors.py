@@ -63,6 +63,27 @@ class GraphError(CnncalcError):
     """A network whose wiring is wrong: unknown references, cycles, unused layers."""
 
 
+class LimitError(SpecError):
+    """A network over one of the :class:`~cnncalc.limits.Limits`; ``limit`` names the field
+    (``max_layers``, ``max_depth``), so the command line can say which option raises it."""
+
+    def __init__(self, message: str, limit: str, position: Position | None = None) -> None:
+        super().__init__(message, position)
+        self.limit = limit
+
+
+class ArgumentError(CnncalcError):
+    """A bad value of an analysis argument (``unit``, ``layer``, ``input_shape``): ``argument``
+    names it, so the command line can point at its option. A message that opens with the
+    argument's name (``unit needs 2 coordinates``) has ``named`` set: the command line says the
+    option's name there instead."""
+
+    def __init__(self, message: str, argument: str, *, named: bool = False) -> None:
+        super().__init__(message)
+        self.argument = argument
+        self.named = named
+
+
 def shown(value: object) -> str:
     """A value as a message shows it: like repr, but bounded (a hostile document can nest
     aliases into billions of items)."""

@@ -3,45 +3,10 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
-from cnncalc.engine.graph import Network
-from cnncalc.errors import Position, SourceError, SpecError
-
-FILE_SUFFIXES = (".yaml", ".yml", ".cfg", ".onnx", ".json")
-
-
-def read_text(path: str) -> str:
-    """The text of a network file or ``-`` (stdin), with one clear error for every failure."""
-    where = Position("<stdin>" if path == "-" else path, 1, 1)
-    if path == "-":
-        data = sys.stdin.buffer.read()
-    else:
-        p = Path(path)
-        if p.is_dir():
-            raise SourceError("is a directory, not a network file", where)
-        try:
-            data = p.read_bytes()
-        except FileNotFoundError:
-            raise SourceError("no such file", where) from None
-        except PermissionError:
-            raise SourceError("permission denied", where) from None
-        except OSError as exc:
-            raise SourceError(f"cannot read: {exc.strerror}", where) from None
-    if b"\x00" in data:
-        raise SourceError("this is a binary file, not a YAML network file", where)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise SourceError(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
-            Position(where.file, line, 1),
-        ) from None
-    if not text.strip():
-        raise SourceError("the file is empty" if path != "-" else "nothing on standard input", where)
-    return text.removeprefix("\ufeff")
+from cnncalc.errors import Position, SpecError
+from cnncalc.graph import Network
+from cnncalc.readers import FILE_SUFFIXES, Read, ReadOptions, read
 
 
 def looks_like_file(arg: str) -> bool:
@@ -54,10 +19,8 @@ def looks_like_file(arg: str) -> bool:
     )
 
 
-def load_sources(
-    sources: list[str], input_shape: tuple[int, ...] | None, *, skip_unknown: bool = False
-) -> list[Network]:
-    """Networks from SOURCE arguments: every file is a network; inline layers make one network."""
+def load_reads(sources: list[str], options: ReadOptions) -> list[Read]:
+    """What SOURCE arguments hold: every file is a network; inline layers make one network."""
     from cnncalc.spec.network import network_from_calls
 
     files = [s for s in sources if looks_like_file(s)]
@@ -69,35 +32,22 @@ def load_sources(
         )
     if inline:
         names = [f"<arg {sources.index(s) + 1}>" for s in inline]
-        return [network_from_calls(inline, input_shape, names)]
-    return [load_file(f, input_shape, skip_unknown=skip_unknown) for f in files]
+        return [Read(network_from_calls(inline, options.input_shape, names, options.limits))]
+    return [read(f, options) for f in files]
 
 
-def load_file(path: str, input_shape: tuple[int, ...] | None, *, skip_unknown: bool = False) -> Network:
-    """A network file by its suffix: Darknet ``.cfg``, ``.onnx``, or cnncalc YAML (also ``-``)."""
-    lower = path.lower()
-    if lower.endswith(".cfg"):
-        from cnncalc.readers.darknet import read_darknet
-
-        return read_darknet(read_text(path), path, input_shape)
-    if lower.endswith(".onnx"):
-        from cnncalc.readers.onnx import read_onnx
-
-        return read_onnx(path, input_shape, skip_unknown=skip_unknown)
-    from cnncalc.spec.network import load_text
-
-    return load_text(read_text(path), "<stdin>" if path == "-" else path, input_shape)
+def load_sources(sources: list[str], options: ReadOptions) -> list[Network]:
+    """The networks of SOURCE arguments (see :func:`load_reads`)."""
+    return [r.network for r in load_reads(sources, options)]
 
 
-def load_one(
-    arg: str, input_shape: tuple[int, ...] | None, label: str, *, skip_unknown: bool = False
-) -> Network:
+def load_one(arg: str, options: ReadOptions, label: str) -> Read:
     """One network from one argument: a file, ``-``, or inline layers separated by ``;``."""
     from cnncalc.spec.network import network_from_calls
 
     if looks_like_file(arg):
-        return load_file(arg, input_shape, skip_unknown=skip_unknown)
-    return network_from_calls([arg], input_shape, [label])
+        return read(arg, options)
+    return Read(network_from_calls([arg], options.input_shape, [label], options.limits))
 
 
 def parse_unit_option(text: str) -> tuple[int, ...]:

@@ -9,21 +9,21 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cnncalc import readers
 from cnncalc.cli import app
 from cnncalc.engine.analyze import analyze
-from cnncalc.engine.graph import Network
 from cnncalc.errors import SpecError
+from cnncalc.graph import Network
 from cnncalc.readers.darknet import darknet_layers, float32, read_darknet, total_bflops
 from cnncalc.render.darknet import darknet_table
 from cnncalc.report import Report
-from cnncalc.sources import load_file
 from tests.conftest import EXAMPLES
 
 DATA = Path(__file__).resolve().parent / "data" / "darknet"
 
 
 def load(name: str, shape: tuple[int, ...] | None = None) -> tuple[Network, Report]:
-    network = load_file(str(DATA / name), shape)
+    network = readers.read(str(DATA / name), readers.ReadOptions(shape)).network
     return network, analyze(network)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnncalc.engine.analyze import trace
-from cnncalc.engine.graph import NETWORK_INPUT, Network
+from cnncalc.graph import NETWORK_INPUT, Network
 
 
 def to_torch(network: Network, torch: Any) -> Any:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cnncalc.engine import rf
-from cnncalc.engine.graph import NETWORK_INPUT, Network, Node
-from cnncalc.errors import GeometryError, Position, SpecError
+from cnncalc.errors import ArgumentError, GeometryError
+from cnncalc.graph import DTYPE_BYTES, NETWORK_INPUT, Network, Node
 from cnncalc.layers.base import Geometry, MergeBack, Shape, fmt_shape, numel
 from cnncalc.report import BlockReport, LayerReport, ReceptiveField, Report, Totals, UnitRegion
-from cnncalc.spec.network import DTYPE_BYTES
 
 
 def _located(node: Node, xs: list[Shape], exc: GeometryError) -> GeometryError:
@@ -158,7 +157,7 @@ def find_layer(network: Network, ref: str | None, steps: list[Step]) -> Step:
         for step in reversed(steps):
             if step.field.known and step.field.axes is not None and not step.field.whole:
                 return step
-        raise SpecError("no layer with spatial axes to take a unit of", Position("<option --layer>"))
+        raise ArgumentError("no layer with spatial axes to take a unit of", "layer")
     for step in steps:
         if ref in (step.node.key, step.node.name, str(step.node.index)):
             return step
@@ -167,9 +166,7 @@ def find_layer(network: Network, ref: str | None, steps: list[Step]) -> Step:
             return steps[block.output]
     names = ", ".join(s.node.key for s in steps[:8])
     more = ", …" if len(steps) > 8 else ""
-    raise SpecError(
-        f"no layer {ref!r} (the layers are {names}{more}; or give an index)", Position("<option --layer>")
-    )
+    raise ArgumentError(f"no layer {ref!r} (the layers are {names}{more}; or give an index)", "layer")
 
 
 def unit_region(network: Network, unit: tuple[int, ...] | None, layer: str | None = None) -> UnitRegion:
@@ -179,26 +176,24 @@ def unit_region(network: Network, unit: tuple[int, ...] | None, layer: str | Non
     step = find_layer(network, layer, steps)
     field = step.field
     if not field.known or field.axes is None or field.whole:
-        raise SpecError(
-            f"{step.node.label} has no spatial axes to take a unit of", Position("<option --layer>")
-        )
+        raise ArgumentError(f"{step.node.label} has no spatial axes to take a unit of", "layer")
     axes = field.axes
     n = len(axes)
     sizes = step.geometry.output[len(step.geometry.output) - n :]
     if unit is None:
         unit = tuple(size // 2 for size in sizes)
     if len(unit) != n:
-        raise SpecError(
+        raise ArgumentError(
             f"--unit needs {n} coordinates for {step.node.label} "
             f"(output {fmt_shape(step.geometry.output)}), got {len(unit)}",
-            Position("<option --unit>"),
+            "unit",
         )
     for u, size in zip(unit, sizes):
         if not 0 <= u < size:
-            raise SpecError(
+            raise ArgumentError(
                 f"unit {fmt_shape(unit)} is outside {step.node.label}, "
                 f"whose spatial size is {fmt_shape(sizes)}",
-                Position("<option --unit>"),
+                "unit",
             )
     widest = max((max(_sizes(s.input_shape, n), default=0) for s in steps[: step.node.index + 1]), default=0)
     if widest > TRACE_LIMIT:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from cnncalc.engine.analyze import trace
-from cnncalc.engine.graph import Network
+from cnncalc.graph import Network
 from cnncalc.layers.conv import ConvNd
 from cnncalc.report import DenseLayer, DenseReport, Equivalence, Report
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnncalc.engine.analyze import apply_node
-from cnncalc.engine.graph import Node
+from cnncalc.graph import Node
 from cnncalc.spec.build import build_layer
 
 

@@ -1,81 +1,179 @@
-"""Readers of other formats (Darknet .cfg, ONNX, PyTorch) into the same network model.
+"""Readers: every format a network comes in, behind one signature and one registry.
 
-A reader turns its format into network-file items — the same mappings a user would write in
-YAML, each with the position it came from — and :func:`network_from_items` builds the network,
-so every command works on it and ``cnncalc convert`` can write it out as YAML.
+A reader is a module (or package) with ``read(source: Source, options: ReadOptions) -> Read``.
+It builds the network with :class:`cnncalc.graph.NetworkBuilder` from typed layers; what
+only its format knows (Darknet's own layer list, say) travels in :attr:`Read.extras`. The
+registry below finds the reader of a source by its suffix, then by sniffing its first bytes;
+reader modules are imported only when used.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from cnncalc.engine.graph import Network
-from cnncalc.errors import Position
-from cnncalc.spec.yamlload import PosDict, PosList, PosStr
+from cnncalc.errors import Position, SourceError
+from cnncalc.limits import Limits
 
-Item = dict[str, Any] | str
-
-
-def positioned(value: Any, where: Position) -> Any:
-    """Plain YAML-like data (dicts, lists, strings, numbers) as the YAML reader's positioned
-    values, every part placed at ``where``."""
-    if isinstance(value, dict):
-        out = PosDict()
-        out.pos, out.key_pos, out.value_pos = where, {}, {}
-        for key, item in value.items():
-            out[key] = positioned(item, where)
-            out.key_pos[key] = where
-            out.value_pos[key] = where
-        return out
-    if isinstance(value, (list, tuple)):
-        seq = PosList()
-        seq.pos, seq.item_pos = where, []
-        for item in value:
-            seq.append(positioned(item, where))
-            seq.item_pos.append(where)
-        return seq
-    if isinstance(value, str):
-        text = PosStr(value)
-        text.pos, text.style = where, None
-        return text
-    return value
+if TYPE_CHECKING:
+    from cnncalc.graph import Network
 
 
-def document(
-    items: list[tuple[Item, Position]],
-    input_shape: tuple[int, ...],
-    name: str | None,
-    outputs: list[str] | None = None,
-) -> dict[str, Any]:
-    """A network-file document (plain data) from positioned items, for ``cnncalc convert``."""
-    doc: dict[str, Any] = {}
-    if name:
-        doc["name"] = name
-    doc["input"] = list(input_shape)
-    if outputs:
-        doc["outputs"] = outputs
-    doc["layers"] = [item for item, _ in items]
-    return doc
+@dataclass(frozen=True)
+class ReadOptions:
+    """What every reader takes: the input shape that overrides the file's, whether unknown
+    operators may pass as identities (where a reader can prove they keep the shape), limits."""
+
+    input_shape: tuple[int, ...] | None = None
+    skip_unknown: bool = False
+    limits: Limits = field(default_factory=Limits)
 
 
-def network_from_items(
-    items: list[tuple[Item, Position]],
-    input_shape: tuple[int, ...],
-    name: str | None,
-    file: str,
-    outputs: list[str] | None = None,
-    input_override: tuple[int, ...] | None = None,
-) -> Network:
-    """Build a network from items a reader produced, each with the position it came from."""
-    from cnncalc.spec.network import network_from_document
+@dataclass(frozen=True)
+class Read:
+    """A reader's result: the network, and what only its format knows, by name."""
 
-    start = Position(file, 1, 1)
-    doc = positioned(document([], input_shape, name, outputs), start)
-    layers = PosList()
-    layers.pos, layers.item_pos = start, []
-    for item, where in items:
-        layers.append(positioned(item, where))
-        layers.item_pos.append(where)
-    doc["layers"] = layers
-    doc.key_pos["layers"] = doc.value_pos["layers"] = start
-    return network_from_document(doc, file, input_override)
+    network: Network
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Source:
+    """A network source as given: a file path, ``-`` for standard input, or a reader-specific
+    reference (``package.module:factory`` for PyTorch). Bytes are read once, when asked."""
+
+    def __init__(self, name: str, data: bytes | None = None) -> None:
+        self.name = name
+        self._data = data
+
+    @property
+    def label(self) -> str:
+        """How positions name it: the path, or ``<stdin>``."""
+        return "<stdin>" if self.name == "-" else self.name
+
+    @property
+    def path(self) -> Path | None:
+        """The file, unless the source is standard input or in-memory bytes."""
+        return None if self.name == "-" or self._data is not None else Path(self.name)
+
+    def data(self) -> bytes:
+        """The bytes, with one clear error for every way reading fails."""
+        if self._data is None:
+            self._data = _read_bytes(self.name)
+        return self._data
+
+    def text(self) -> str:
+        """The text: UTF-8, not binary, not empty (a leading byte-order mark is dropped)."""
+        data = self.data()
+        where = Position(self.label, 1, 1)
+        if b"\x00" in data:
+            raise SourceError("this is a binary file, not a YAML network file", where)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise SourceError(
+                f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+                Position(where.file, line, 1),
+            ) from None
+        if not text.strip():
+            raise SourceError("the file is empty" if self.name != "-" else "nothing on standard input", where)
+        return text.removeprefix("\ufeff")
+
+
+def _read_bytes(name: str) -> bytes:
+    where = Position("<stdin>" if name == "-" else name, 1, 1)
+    if name == "-":
+        return sys.stdin.buffer.read()
+    p = Path(name)
+    if p.is_dir():
+        raise SourceError("is a directory, not a network file", where)
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise SourceError("no such file", where) from None
+    except PermissionError:
+        raise SourceError("permission denied", where) from None
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror}", where) from None
+
+
+@dataclass(frozen=True)
+class ReaderInfo:
+    """One registered format: its name, the module holding ``read``, the suffixes it owns and a
+    test of a source's first bytes for files whose suffix says nothing."""
+
+    name: str
+    module: str
+    suffixes: tuple[str, ...]
+    sniff: Callable[[bytes], bool]
+    description: str
+
+    def read(self, source: Source, options: ReadOptions) -> Read:
+        reader: Any = importlib.import_module(self.module)
+        result: Read = reader.read(source, options)
+        return result
+
+
+def _is_darknet(head: bytes) -> bool:
+    # Darknet cfgs open with [net] or [network] after comments (src/parser.c read_cfg)
+    for line in head.splitlines():
+        text = line.strip()
+        if text and not text.startswith((b"#", b";")):
+            return text.lower() in (b"[net]", b"[network]")
+    return False
+
+
+def _is_onnx(head: bytes) -> bool:
+    # a ModelProto starts with field 1 (ir_version, varint: tag 0x08) as torch.onnx and
+    # onnx.save write it; YAML and cfg text never starts with a control byte
+    return head[:1] == b"\x08"
+
+
+_TORCH_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+READERS: tuple[ReaderInfo, ...] = (
+    ReaderInfo(
+        "darknet", "cnncalc.readers.darknet", (".cfg",), _is_darknet, "Darknet .cfg (AlexeyAB's parser)"
+    ),
+    ReaderInfo("onnx", "cnncalc.readers.onnx", (".onnx",), _is_onnx, "ONNX model"),
+    ReaderInfo(
+        "torch",
+        "cnncalc.readers.torch",
+        (),
+        lambda head: False,
+        "PyTorch module from package.module:factory (torch.fx)",
+    ),
+    # the network file is the fallback: anything else is read as cnncalc YAML
+    ReaderInfo("yaml", "cnncalc.readers.spec", (".yaml", ".yml", ".json"), lambda head: True, "cnncalc YAML"),
+)
+
+FILE_SUFFIXES = tuple(s for info in READERS for s in info.suffixes)
+
+
+def by_name(name: str) -> ReaderInfo:
+    """The registered reader called ``name``."""
+    return next(info for info in READERS if info.name == name)
+
+
+def reader_for(source: Source) -> ReaderInfo:
+    """The reader of a source: by suffix, as a PyTorch reference, or by its first bytes."""
+    lower = source.name.lower()
+    for info in READERS:
+        if lower.endswith(info.suffixes):
+            return info
+    if _TORCH_SPEC.match(source.name) and not Path(source.name).exists():
+        return by_name("torch")
+    head = source.data()[:4096]
+    return next(info for info in READERS if info.sniff(head))
+
+
+def read(source: str | Source, options: ReadOptions | None = None, *, format: str | None = None) -> Read:
+    """Read one network source with the reader its suffix or content names (or ``format``)."""
+    src = source if isinstance(source, Source) else Source(source)
+    info = by_name(format) if format is not None else reader_for(src)
+    return info.read(src, options or ReadOptions())

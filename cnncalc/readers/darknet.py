@@ -18,10 +18,11 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.errors import Position, SpecError, shown
-from cnncalc.readers import Item, network_from_items
+from cnncalc.readers import Read, ReadOptions, Source
+from cnncalc.readers._items import Item, build_items
 
 if TYPE_CHECKING:
-    from cnncalc.engine.graph import Network, Node
+    from cnncalc.graph import Network, Node
     from cnncalc.report import LayerReport, Report
 
 # ---- the cfg text: sections of key=value options (src/parser.c read_cfg) --------------------
@@ -397,6 +398,11 @@ class Output:
         return f"{self.w} x {self.h} x {self.c}"
 
 
+def read(source: Source, options: ReadOptions) -> Read:
+    """The network of a Darknet cfg (see :func:`read_darknet`)."""
+    return Read(read_darknet(source.text(), source.label, options.input_shape))
+
+
 def read_darknet(text: str, file: str, input_override: tuple[int, ...] | None) -> Network:
     """The network of a Darknet cfg: [net] gives the input (batch, channels, height, width)."""
     sections = parse_cfg(text, file)
@@ -414,9 +420,7 @@ def read_darknet(text: str, file: str, input_override: tuple[int, ...] | None) -
     for index, section in enumerate(sections[1:]):
         builder.add(index, section)
     name = PurePath(file).stem if file not in ("-", "<stdin>") else None
-    return network_from_items(
-        builder.items, declared, name, file, builder.outputs(), input_override=input_override
-    )
+    return build_items(builder.items, shape, name, file, builder.outputs())
 
 
 def _net_input(net: Section, overridden: bool) -> tuple[int, int, int, int]:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.engine.graph import Network, topological_order
 from cnncalc.errors import GeometryError, Position, SourceError, SpecError, shown
+from cnncalc.graph import Network, topological_order
 from cnncalc.layers.base import Shape, fmt_shape
-from cnncalc.readers import Item, network_from_items
+from cnncalc.readers import Read, ReadOptions, Source
+from cnncalc.readers._items import Item, build_items
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,6 +45,11 @@ _PLAIN = {
 
 # Pooling operators: ONNX name -> the torch.nn family (MaxPool2d, AvgPool2d, LPPool2d, ...).
 _POOLS = {"MaxPool": "MaxPool", "AveragePool": "AvgPool", "LpPool": "LPPool"}
+
+
+def read(source: Source, options: ReadOptions) -> Read:
+    """The network of an ONNX model file (see :func:`read_onnx`)."""
+    return Read(read_onnx(source.name, options.input_shape, skip_unknown=options.skip_unknown))
 
 
 def read_onnx(path: str, input_override: tuple[int, ...] | None, *, skip_unknown: bool = False) -> Network:
@@ -145,10 +151,9 @@ class _Reader:
         for i in order:
             self._node(i, self.nodes[i])
         outputs = self._outputs()
-        network = network_from_items(
-            self.items, self.input_shape, Path(self.path).stem, self.path, outputs, input_override=None
+        return build_items(
+            self.items, self.input_shape, Path(self.path).stem, self.path, outputs, dtype=self.dtype
         )
-        return replace(network, dtype=self.dtype)
 
     def _input(self, override: tuple[int, ...] | None) -> tuple[str, Shape, str]:
         """The one graph input that is not an initializer: its name, shape and dtype."""

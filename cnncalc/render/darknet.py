@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from cnncalc.readers.darknet import DarknetLayer, darknet_layers, total_bflops
 
 if TYPE_CHECKING:
-    from cnncalc.engine.graph import Network
+    from cnncalc.graph import Network
     from cnncalc.report import Report
 
 # src/parser.c parse_network_cfg_custom prints this header before the layers

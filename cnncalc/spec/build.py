@@ -147,3 +147,10 @@ def _explain(
 
 def _show(value: Any) -> str:
     return shown(value)
+
+
+def make_layer(kind: str, where: Position | None = None, **arguments: Any) -> Layer:
+    """A validated layer from its kind and keyword arguments, all placed at ``where``: what the
+    readers call for each translated operator (errors name the argument and the place)."""
+    layer, _ = build_layer(kind, [], [(k, v, where) for k, v in arguments.items()], where)
+    return layer

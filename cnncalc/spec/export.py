@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from cnncalc.engine.graph import NETWORK_INPUT, Network
+from cnncalc.graph import NETWORK_INPUT, Network
 
 HEADER = "# yaml-language-server: $schema=https://cnncalc.invalid/schema/cnncalc.schema.json\n"
 

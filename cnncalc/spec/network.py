@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
-from cnncalc.engine.graph import NETWORK_INPUT, Network, Node
-from cnncalc.errors import Position, SpecError, shown
+from cnncalc.errors import LimitError, Position, SpecError, shown
+from cnncalc.graph import DTYPE_BYTES, NETWORK_INPUT, Network, NetworkBuilder, Ref, did_you_mean
 from cnncalc.layers import Layer
-from cnncalc.limits import LIMITS
+from cnncalc.limits import Limits
 from cnncalc.spec.build import build_layer
 from cnncalc.spec.callform import CallFormError, parse_call
-from cnncalc.spec.lower import JoinedStr, Lowering, Ref, Scope, count_layers
+from cnncalc.spec.lower import JoinedStr, Lowering, count_layers
 from cnncalc.spec.yamlload import PosDict, PosList, PosStr, load_yaml
 
-# Bytes per element of each dtype name PyTorch knows (torch.<name>.itemsize).
-DTYPE_BYTES = {
-    "float32": 4,
-    "float": 4,
-    "float64": 8,
-    "double": 8,
-    "float16": 2,
-    "half": 2,
-    "bfloat16": 2,
-    "float8_e4m3fn": 1,
-    "float8_e5m2": 1,
-    "int8": 1,
-    "uint8": 1,
-    "int16": 2,
-    "int32": 4,
-    "int64": 8,
-    "bool": 1,
-}
-
 TOP_LEVEL_KEYS = ("name", "input", "dtype", "layers", "outputs")
-
-
-def _hint(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def parse_shape(value: Any, where: Position | None) -> tuple[int, ...]:
@@ -65,7 +40,7 @@ def _offset(text: PosStr, offset: int) -> Position:
     return Position(pos.file, pos.line, pos.column + quote + offset)
 
 
-def _call_layer(text: str, locate: Any, where: Position | None) -> tuple[Any, dict[str, Position]]:
+def call_layer(text: str, locate: Any, where: Position | None) -> tuple[Any, dict[str, Position]]:
     """Build a layer from call-form text; ``locate(offset)`` maps a character offset to a Position."""
     try:
         call = parse_call(text)
@@ -76,21 +51,24 @@ def _call_layer(text: str, locate: Any, where: Position | None) -> tuple[Any, di
     return build_layer(call.type_name, positional, keywords, where)
 
 
-def network_from_document(doc: Any, file: str, input_override: tuple[int, ...] | None = None) -> Network:
+def network_from_document(
+    doc: Any, file: str, input_override: tuple[int, ...] | None = None, limits: Limits | None = None
+) -> Network:
     """Validate a loaded YAML document and build its network."""
+    limits = limits or Limits()
     if not isinstance(doc, PosDict):
         where = getattr(doc, "pos", Position(file))
         raise SpecError("a network file is a mapping with 'input' and 'layers'", where)
     for key in doc:
         if key not in TOP_LEVEL_KEYS:
-            raise SpecError(f"unknown key {key!r}{_hint(key, TOP_LEVEL_KEYS)}", doc.key_pos[key])
+            raise SpecError(f"unknown key {key!r}{did_you_mean(key, TOP_LEVEL_KEYS)}", doc.key_pos[key])
     name = doc.get("name")
     if name is not None and not isinstance(name, str):
         raise SpecError(f"'name' must be a string, got {shown(name)}", doc.value_pos["name"])
     dtype = doc.get("dtype", "float32")
     if dtype not in DTYPE_BYTES:
         where = doc.value_pos.get("dtype")
-        raise SpecError(f"unknown dtype {shown(dtype)}{_hint(str(dtype), list(DTYPE_BYTES))}", where)
+        raise SpecError(f"unknown dtype {shown(dtype)}{did_you_mean(str(dtype), list(DTYPE_BYTES))}", where)
     if input_override is not None:
         shape = input_override
     elif "input" in doc:
@@ -104,22 +82,25 @@ def network_from_document(doc: Any, file: str, input_override: tuple[int, ...] |
         raise SpecError("'layers' must be a list of layers", doc.value_pos["layers"])
     if not layers:
         raise SpecError("'layers' is empty: a network needs at least one layer", doc.value_pos["layers"])
-    total = count_layers(layers)
-    if total > LIMITS.max_layers:
-        raise SpecError(
-            f"the network expands to {total:,} layers, more than the limit of {LIMITS.max_layers:,} "
-            f"(raise it with --max-layers)",
+    total = count_layers(layers, limits.max_depth)
+    if total > limits.max_layers:
+        raise LimitError(
+            f"the network expands to {total:,} layers, more than the limit of {limits.max_layers:,}",
+            "max_layers",
             doc.value_pos["layers"],
         )
     outputs = _outputs(doc)
 
     def call(text: PosStr, where: Position) -> tuple[Layer, dict[str, Position]]:
-        return _call_layer(text, lambda off: _offset(text, off), where)
+        return call_layer(text, lambda off: _offset(text, off), where)
 
-    lowering = Lowering(call, file)
-    lowering.sequence(layers, NETWORK_INPUT, Scope(""))
-    nodes, outs, blocks = lowering.finish(outputs)
-    return Network(shape, nodes, str(name) if name is not None else None, str(dtype), file, outs, blocks)
+    builder = NetworkBuilder(
+        shape, name=str(name) if name is not None else None, dtype=str(dtype), source=file, limits=limits
+    )
+    Lowering(call, builder).sequence(layers, NETWORK_INPUT)
+    if outputs:
+        builder.output(*outputs)
+    return builder.build()
 
 
 def _outputs(doc: PosDict) -> list[Ref] | None:
@@ -133,20 +114,25 @@ def _outputs(doc: PosDict) -> list[Ref] | None:
     return [Ref(str(n), p, "outputs:") for n, p in zip(names, spots)]
 
 
-def load_text(text: str, file: str, input_override: tuple[int, ...] | None = None) -> Network:
+def load_text(
+    text: str, file: str, input_override: tuple[int, ...] | None = None, limits: Limits | None = None
+) -> Network:
     """Parse the text of a network file."""
-    return network_from_document(load_yaml(text, file), file, input_override)
+    limits = limits or Limits()
+    return network_from_document(load_yaml(text, file, limits.max_depth), file, input_override, limits)
 
 
 def network_from_calls(
-    expressions: list[str], input_shape: tuple[int, ...] | None, sources: list[str] | None = None
+    expressions: list[str],
+    input_shape: tuple[int, ...] | None,
+    sources: list[str] | None = None,
+    limits: Limits | None = None,
 ) -> Network:
     """Build a network from inline call-form layers (``cnncalc shape -i 1,3,8,8 "Conv2d(3, 8, 3)"``)."""
     names = sources or [f"<arg {i + 1}>" for i in range(len(expressions))]
     if input_shape is None:
         raise SpecError("inline layers need --input, e.g. --input 1,3,224,224", Position(names[0]))
-    counts: dict[str, int] = {}
-    nodes: list[Node] = []
+    builder = NetworkBuilder(input_shape, source=names[0], limits=limits)
     for text, file in zip(expressions, names):
         start = 0
         for part in text.split(";"):
@@ -157,14 +143,68 @@ def network_from_calls(
                 def locate(off: int, base: int = base, file: str = file) -> Position:
                     return Position(file, 1, base + off + 1)
 
-                layer, positions = _call_layer(part, locate, where)
-                index = len(nodes)
-                base_name = layer.kind.lower()
-                counts[base_name] = counts.get(base_name, 0) + 1
-                name = f"{base_name}_{counts[base_name]}"
-                inputs = (NETWORK_INPUT,) if index == 0 else (index - 1,)
-                nodes.append(Node(index, name, layer, inputs, True, where, positions, name))
+                layer, positions = call_layer(part, locate, where)
+                builder.add(layer, position=where, arg_positions=positions)
             start += len(part) + 1
-    if not nodes:
+    if not len(builder):
         raise SpecError("no layers given", Position(names[0]))
-    return Network(input_shape, tuple(nodes), None, "float32", names[0])
+    return builder.build()
+
+
+def network_from_python(
+    input_shape: tuple[int, ...],
+    items: list[Any],
+    name: str | None = None,
+    dtype: str = "float32",
+    outputs: list[str] | None = None,
+) -> Network:
+    """The network of :func:`cnncalc.network`: layer objects, call-form strings and mappings as
+    in a network file, item ``i`` placed at ``<python>:i``."""
+    if dtype not in DTYPE_BYTES:
+        raise SpecError(f"unknown dtype {shown(dtype)}{did_you_mean(dtype, list(DTYPE_BYTES))}", None)
+    shape = parse_shape(list(input_shape), Position("<python>"))
+    builder = NetworkBuilder(shape, name=name, dtype=dtype, source="<python>")
+
+    def call(text: PosStr, where: Position) -> tuple[Layer, dict[str, Position]]:
+        return call_layer(text, lambda off: _offset(text, off), where)
+
+    lowering = Lowering(call, builder)
+    spots = [Position("<python>", i + 1, 1) for i in range(len(items))]
+    values = [item if isinstance(item, Layer) else _positioned(item, at) for item, at in zip(items, spots)]
+    for value in values:  # names given explicitly are claimed first, as in a file
+        if isinstance(value, PosDict) and "name" in value:
+            builder.claim(Lowering._local_name(value), value.value_pos["name"])
+    prev: Any = NETWORK_INPUT
+    for value, at in zip(values, spots):
+        if isinstance(value, Layer):
+            prev = builder.add(value, None, [prev], position=at)
+        else:
+            prev = lowering.item(value, at, prev, True)
+    if outputs:
+        builder.output(*[Ref(str(n), Position("<python>"), "outputs:") for n in outputs])
+    return builder.build()
+
+
+def _positioned(value: Any, where: Position) -> Any:
+    """Python data (dicts, lists, strings, numbers) as the YAML reader's positioned values,
+    every part placed at ``where``, so that mappings lower exactly as in a file."""
+    if isinstance(value, dict):
+        out = PosDict()
+        out.pos, out.key_pos, out.value_pos = where, {}, {}
+        for key, item in value.items():
+            out[key] = _positioned(item, where)
+            out.key_pos[key] = where
+            out.value_pos[key] = where
+        return out
+    if isinstance(value, (list, tuple)):
+        seq = PosList()
+        seq.pos, seq.item_pos = where, []
+        for item in value:
+            seq.append(_positioned(item, where))
+            seq.item_pos.append(where)
+        return seq
+    if isinstance(value, str):
+        text = PosStr(value)
+        text.pos, text.style = where, None
+        return text
+    return value

@@ -8,8 +8,8 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from cnncalc.errors import Position, SpecError, shown
-from cnncalc.limits import LIMITS
+from cnncalc.errors import LimitError, Position, SpecError, shown
+from cnncalc.limits import Limits
 
 # Plain-YAML tags we construct; anything else (``!!python/object``, ``!custom``) is refused.
 _SAFE_SCALAR_TAGS = {
@@ -79,8 +79,9 @@ class _Builder:
         if id(node) in self.memo:
             return self.memo[id(node)]
         if depth > self.max_depth:
-            raise SpecError(
-                f"the YAML nests deeper than {self.max_depth} levels (raise it with --max-depth)",
+            raise LimitError(
+                f"the YAML nests deeper than {self.max_depth} levels",
+                "max_depth",
                 _pos(self.file, node),
             )
         if node.tag not in ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"):
@@ -148,8 +149,6 @@ def _flow_depth(text: str, file: str, limit: int) -> None:
         c = text[i]
         if c == "\n":
             line, line_start = line + 1, i + 1
-            if quote == "'":  # single-quoted scalars may span lines; others end here
-                pass
         if quote:
             if c == "\\" and quote == '"':
                 i += 2
@@ -165,8 +164,9 @@ def _flow_depth(text: str, file: str, limit: int) -> None:
         elif c in "[{":
             depth += 1
             if depth > limit:
-                raise SpecError(
-                    f"the YAML nests deeper than {limit} levels (raise it with --max-depth)",
+                raise LimitError(
+                    f"the YAML nests deeper than {limit} levels",
+                    "max_depth",
                     Position(file, line, i - line_start + 1),
                 )
         elif c in "]}":
@@ -174,16 +174,16 @@ def _flow_depth(text: str, file: str, limit: int) -> None:
         i += 1
 
 
-def load_yaml(text: str, file: str) -> Any:
+def load_yaml(text: str, file: str, max_depth: int = Limits.max_depth) -> Any:
     """Parse one YAML document into PosDict/PosList/PosStr values; errors carry file:line:col."""
-    _flow_depth(text, file, LIMITS.max_depth)
+    _flow_depth(text, file, max_depth)
     if _FastLoader is not _Loader:
         try:
-            return _load(_FastLoader, text, file)
+            return _load(_FastLoader, text, file, max_depth)
         except SpecError as exc:
             if not exc.message.startswith("YAML"):
                 raise
-    return _load(_Loader, text, file)
+    return _load(_Loader, text, file, max_depth)
 
 
 def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> SpecError:
@@ -195,7 +195,7 @@ def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> SpecErr
     return SpecError(f"YAML does not allow the control character {char!r} here", Position(file, line, column))
 
 
-def _load(loader_class: type[_Loader], text: str, file: str) -> Any:
+def _load(loader_class: type[_Loader], text: str, file: str, max_depth: int) -> Any:
     try:
         loader = loader_class(text)
     except yaml.reader.ReaderError as exc:
@@ -210,7 +210,7 @@ def _load(loader_class: type[_Loader], text: str, file: str) -> Any:
             ) from None
         if node is None:
             raise SpecError("the file is empty", Position(file, 1, 1))
-        return _Builder(loader, LIMITS.max_depth).build(node)
+        return _Builder(loader, max_depth).build(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Position(file, mark.line + 1, mark.column + 1) if mark else Position(file)

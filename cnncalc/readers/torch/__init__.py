@@ -15,14 +15,17 @@ import operator
 import warnings
 from typing import Any
 
-from cnncalc.engine.graph import Network
 from cnncalc.errors import Position, SourceError, SpecError
+from cnncalc.graph import NetworkBuilder
 from cnncalc.layers import lookup
-from cnncalc.readers import Item, network_from_items
+from cnncalc.readers import Read, ReadOptions, Source
+from cnncalc.spec.build import make_layer
 
 
-def read_torch(spec: str, input_shape: tuple[int, ...] | None) -> Network:
-    """Trace ``package.module:factory`` and build the network it computes on ``input_shape``."""
+def read(source: Source, options: ReadOptions) -> Read:
+    """Trace ``package.module:factory`` and build the network it computes on the input shape."""
+    spec = source.name
+    input_shape = options.input_shape
     where = Position(f"<torch {spec}>", 1, 1)
     if input_shape is None:
         raise SpecError("--from-torch needs the input shape: --input 1,3,224,224", where)
@@ -34,9 +37,11 @@ def read_torch(spec: str, input_shape: tuple[int, ...] | None) -> Network:
             traced = torch.fx.symbolic_trace(model)
     except Exception as exc:  # torch.fx raises many kinds; each is the user's model, reported
         raise SpecError(f"torch.fx cannot trace the model: {str(exc).splitlines()[0]}", where) from None
-    items, outputs = _items(traced, torch, spec)
-    name = spec.rsplit(":", 1)[-1]
-    return network_from_items(items, input_shape, name, where.file, outputs)
+    builder = NetworkBuilder(
+        input_shape, name=spec.rsplit(":", 1)[-1], source=where.file, limits=options.limits
+    )
+    _add_nodes(builder, traced, torch, spec)
+    return Read(builder.build())
 
 
 def _import_torch(where: Position) -> Any:
@@ -99,11 +104,9 @@ _PER_AXIS = {"kernel_size", "stride", "padding", "dilation", "output_padding", "
 _ELEMENTWISE_OPS = {operator.add: "Add", operator.iadd: "Add", operator.mul: "Mul", operator.imul: "Mul"}
 
 
-def _items(traced: Any, torch: Any, spec: str) -> tuple[list[tuple[Item, Position]], list[str]]:
+def _add_nodes(builder: NetworkBuilder, traced: Any, torch: Any, spec: str) -> None:
     modules = dict(traced.named_modules())
     names: dict[Any, str] = {}
-    items: list[tuple[Item, Position]] = []
-    outputs: list[str] = []
     skipped: set[Any] = set()  # non-tensor nodes such as x.size(0)
     for index, node in enumerate(traced.graph.nodes):
         where = Position(f"<torch {spec}>", index + 1, 1)
@@ -115,20 +118,22 @@ def _items(traced: Any, torch: Any, spec: str) -> tuple[list[tuple[Item, Positio
             names[node] = "input"
             continue
         if node.op == "output":
-            outputs = sources
+            builder.output(*sources)
             continue
         if node.op == "call_method" and node.target in ("size", "dim"):
             skipped.add(node)
             continue
-        item = _node_item(node, modules, torch, where)
-        item["name"] = node.name
-        item["from"] = sources if len(sources) != 1 else sources[0]
+        if not sources:
+            raise SpecError(f"{node.op} {node.target!r} ({node.name}) reads no tensor", where)
+        kind, fields = _node_layer(node, modules, torch, where)
+        builder.add(make_layer(kind, where, **fields), node.name, sources, position=where)
         names[node] = node.name
-        items.append((item, where))
-    return items, outputs
 
 
-def _node_item(node: Any, modules: dict[str, Any], torch: Any, where: Position) -> dict[str, Any]:
+def _node_layer(
+    node: Any, modules: dict[str, Any], torch: Any, where: Position
+) -> tuple[str, dict[str, Any]]:
+    """The layer kind and arguments of one traced node."""
     if node.op == "call_module":
         module = modules[node.target]
         kind = type(module).__name__
@@ -150,38 +155,37 @@ def _node_item(node: Any, modules: dict[str, Any], torch: Any, where: Position) 
                 same = field in _PER_AXIS and len(set(value)) == 1
                 value = value[0] if same else list(value)
             fields[field] = value
-        return {"type": kind, **fields}
+        return kind, fields
     if node.op in ("call_function", "call_method"):
-        return _function_item(node, where)
+        return _function_layer(node, where)
     raise SpecError(
         f"{node.op} {node.target!r} ({node.name}) is not supported: only module calls and functions", where
     )
 
 
-def _function_item(node: Any, where: Position) -> dict[str, Any]:
+def _function_layer(node: Any, where: Position) -> tuple[str, dict[str, Any]]:
     target = node.target
     name = target if isinstance(target, str) else getattr(target, "__name__", str(target))
     tensors = [a for a in _flatten(node.args) if hasattr(a, "op")]
     if target in _ELEMENTWISE_OPS or name in ("add", "mul", "add_", "mul_"):
         kind = _ELEMENTWISE_OPS.get(target) or ("Add" if name.startswith("add") else "Mul")
         # with a constant operand (x + 1, x * 0.5) the shape is kept: an element-wise identity
-        return {"type": kind} if len(tensors) > 1 else {"type": "Identity"}
+        return (kind, {}) if len(tensors) > 1 else ("Identity", {})
     if name == "cat":
         dim = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)
-        return {"type": "Concat", "dim": dim}
+        return "Concat", {"dim": dim}
     if name == "flatten":
         start = node.kwargs.get("start_dim", node.args[1] if len(node.args) > 1 else 0)
         end = node.kwargs.get("end_dim", node.args[2] if len(node.args) > 2 else -1)
-        return {"type": "Flatten", "start_dim": start, "end_dim": end}
+        return "Flatten", {"start_dim": start, "end_dim": end}
     if name in ("view", "reshape") and _is_flatten_to_batch(node):
-        return {"type": "Flatten", "start_dim": 1}
+        return "Flatten", {"start_dim": 1}
     if name in _FUNCTIONS:
         kind, params = _FUNCTIONS[name]
         values = dict(zip(params, node.args[1:]))
         values.update({k: v for k, v in node.kwargs.items() if k in params})
-        if "inplace" in node.kwargs or "training" in node.kwargs:
-            pass  # arguments of the functional form that change no figure
-        return {"type": kind, **{k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}}
+        # arguments of the functional form that change no figure (inplace, training) are not read
+        return kind, {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
     raise SpecError(f"function {name!r} ({node.name}) has no cnncalc layer", where)
 
 
