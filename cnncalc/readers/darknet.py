@@ -400,7 +400,8 @@ class Output:
 
 def read(source: Source, options: ReadOptions) -> Read:
     """The network of a Darknet cfg (see :func:`read_darknet`)."""
-    return Read(read_darknet(source.text(), source.label, options.input_shape))
+    network = read_darknet(source.text(), source.label, options.input_shape)
+    return Read(network, {"darknet": network})
 
 
 def read_darknet(text: str, file: str, input_override: tuple[int, ...] | None) -> Network:

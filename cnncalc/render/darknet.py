@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from cnncalc.errors import SpecError
 from cnncalc.readers.darknet import DarknetLayer, darknet_layers, total_bflops
 
 if TYPE_CHECKING:
@@ -12,6 +14,15 @@ if TYPE_CHECKING:
 
 # src/parser.c parse_network_cfg_custom prints this header before the layers
 HEADER = "   layer   filters  size/strd(dil)      input                output"
+
+
+def darknet_text(report: Report, extras: Mapping[str, Any]) -> str:
+    """``--format darknet``: Darknet's layer list of a network read from a ``.cfg`` (its reader's
+    ``extras["darknet"]``)."""
+    view = extras.get("darknet")
+    if view is None:
+        raise SpecError("the darknet format is Darknet's own layer list: give a Darknet .cfg network")
+    return darknet_table(report, view)
 
 
 def darknet_table(report: Report, network: Network) -> str:
