@@ -1,5 +1,7 @@
 """Time cnncalc as whole processes: the VGG-16 table and JSON, and generated stacks of 1k, 10k
-and 100k layers. Prints the median wall time and the peak memory (max RSS) of each command.
+and 100k layers, beside the import floor (what any typer + rich + pydantic + PyYAML program pays
+before doing anything) measured in the same run. Prints the median wall time, its ratio to the
+floor's median, and the peak memory (max RSS) of each command.
 
     python benchmarks/bench.py            # 7 runs each (3 for the 100k stack)
     python benchmarks/bench.py --runs 15
@@ -44,6 +46,18 @@ def stack(path: Path, layers: int) -> Path:
     return path
 
 
+# The unavoidable imports of a program built on cnncalc's runtime dependencies, with one pydantic
+# model and one typer app: the anchor every command is measured against.
+FLOOR = (
+    "import typer, rich.table, rich.console, pydantic, yaml\n"
+    "class M(pydantic.BaseModel):\n    x: int = 1\n"
+    "M(x=2)\n"
+    "app = typer.Typer()\n"
+    "@app.command()\ndef main(n: int = 1) -> None:\n    pass\n"
+    "app(['--n', '2'], standalone_mode=False)\n"
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -53,6 +67,7 @@ def main() -> None:
     exe = _cnncalc()
     with tempfile.TemporaryDirectory() as tmp:
         cases = [
+            ("import floor", [sys.executable, "-c", FLOOR], args.runs),
             ("vgg16 table", [*exe, "shape", "examples/vgg16.yaml", "--width", "100"], args.runs),
             ("vgg16 json", [*exe, "shape", "examples/vgg16.yaml", "--format", "json"], args.runs),
         ]
@@ -60,14 +75,17 @@ def main() -> None:
             path = stack(Path(tmp) / f"stack_{n}.yaml", n)
             runs = args.runs if n < 100_000 else max(1, args.runs // 2)
             cases.append((f"{n:,} layers json", [*exe, "shape", str(path), "--format", "json"], runs))
-        print(f"{'command':<22}{'median':>10}{'min':>10}{'max RSS':>12}   runs")
+        print(f"{'command':<22}{'median':>10}{'min':>10}{'× floor':>10}{'max RSS':>12}   runs")
+        floor = 0.0
         for label, argv, runs in cases:
             run_once(argv)  # warm the file cache and .pyc files
             results = [run_once(argv) for _ in range(runs)]
             times = [t for t, _ in results]
             rss = max(r for _, r in results)
+            median = statistics.median(times)
+            floor = floor or median
             print(
-                f"{label:<22}{statistics.median(times) * 1000:>8.0f} ms{min(times) * 1000:>7.0f} ms"
+                f"{label:<22}{median * 1000:>8.0f} ms{min(times) * 1000:>7.0f} ms{median / floor:>9.2f}×"
                 f"{rss / 1024:>9.1f} MiB   {runs}"
             )
 
