@@ -8,7 +8,7 @@ from cnncalc.engine import rf
 from cnncalc.errors import ArgumentError, GeometryError
 from cnncalc.graph import DTYPE_BYTES, NETWORK_INPUT, Network, Node
 from cnncalc.layers.base import Geometry, MergeBack, Shape, fmt_shape, numel
-from cnncalc.report import BlockReport, LayerReport, ReceptiveField, Report, Totals, UnitRegion
+from cnncalc.report import BlockReport, LayerReport, Product, ReceptiveField, Report, Totals, UnitRegion
 
 
 def _located(node: Node, xs: list[Shape], exc: GeometryError) -> GeometryError:
@@ -225,11 +225,11 @@ TRACE_LIMIT = 1_000_000
 
 
 def _walk_back(
-    network: Network, steps: list[Step], target: int, start: rf.Product, n: int
-) -> tuple[dict[int, list[rf.Product]] | None, bool]:
+    network: Network, steps: list[Step], target: int, start: Product, n: int
+) -> tuple[dict[int, list[Product]] | None, bool]:
     """Positions of every node's output (and of the input) that affect the target unit; None
     when a layer on the way has no known map."""
-    needed: dict[int, list[rf.Product]] = {target: [start]}
+    needed: dict[int, list[Product]] = {target: [start]}
     exact = True
     shuffled = False
     for index in range(target, -1, -1):
@@ -245,7 +245,7 @@ def _walk_back(
             for product in needed[index]:
                 if step.merge_backs:
                     back = step.merge_backs[k]
-                    mapped: rf.Product | None = tuple(
+                    mapped: Product | None = tuple(
                         frozenset(i for j in positions if (i := back(axis - n, j)) is not None)
                         for axis, positions in enumerate(product)
                     )

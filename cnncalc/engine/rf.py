@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from cnncalc.layers.base import Back, Q, Shape, Spatial
+from cnncalc.report import Product
 
 
 @dataclass(frozen=True)
@@ -132,41 +133,6 @@ class Hop:
     back: Back | None
     in_sizes: Shape  # the layer input's sizes along the field's axes
     channel_space: str = ""
-
-
-def propagate(hops: Sequence[Hop], unit: Sequence[int]) -> tuple[list[list[set[int]]] | None, bool]:
-    """Positions behind ``unit``, per axis, walking the layers backwards, and whether they are
-    exact. The result holds one entry per stage: the unit itself, then the positions of each
-    earlier layer's output that affect it, ending with the network input.
-
-    Separable layers map each axis on its own, so the positions that affect the unit are the
-    product of the per-axis sets, taken over all channels. That is exact, except after a
-    PixelShuffle fed (further back) by a PixelUnshuffle, where channels carry position: the sets
-    are then a superset. Returns None for the stages when a layer's map is unknown.
-    """
-    sets: list[set[int]] = [{u} for u in unit]
-    stages = [sets]
-    shuffled = False
-    exact = True
-    for hop in reversed(hops):
-        if hop.channel_space == "shuffle":
-            shuffled = True
-        elif hop.channel_space == "unshuffle" and shuffled:
-            exact = False
-        if hop.spatial == "identity":
-            pass
-        elif hop.spatial == "global":
-            sets = [set(range(size)) for size in hop.in_sizes]
-        elif hop.spatial == "unknown" or hop.back is None or len(hop.spatial) != len(sets):
-            return None, False
-        else:
-            back = hop.back
-            sets = [_union(back(axis, j) for j in positions) for axis, positions in enumerate(sets)]
-        stages.append(sets)
-    return stages, exact
-
-
-Product = tuple[frozenset[int], ...]
 
 
 def through(hop: Hop, product: Product) -> Product | None:

@@ -15,6 +15,9 @@ Shape = tuple[int, ...]
 # An exact rational: an int where the value is whole (fast), a Fraction where a layer divides.
 Q = int | Fraction
 
+# A size argument as PyTorch takes it: one int for every axis, or one per axis.
+IntOrTuple = int | tuple[int, ...]
+
 
 @dataclass(frozen=True)
 class Window:
@@ -121,6 +124,11 @@ def fmt_shape(x: Shape) -> str:
     return "(" + ", ".join(str(d) for d in x) + ("," if len(x) == 1 else "") + ")"
 
 
+def as_tuple(value: IntOrTuple) -> tuple[int, ...]:
+    """An int as a 1-tuple; a tuple as given."""
+    return (value,) if isinstance(value, int) else value
+
+
 def numel(x: Shape) -> int:
     """Number of elements of a tensor of shape ``x`` (exact, any size)."""
     return math.prod(x)
@@ -185,15 +193,6 @@ def check_channels(given: int | None, actual: int, name: str, what: str = "chann
     if given != actual:
         raise GeometryError(f"{name}={given} but the input has {actual} {what}", argument=name)
     return given
-
-
-def window(size: int, stride: int, pad: int) -> Window:
-    """A :class:`Window` from integer kernel extent, stride and left padding.
-
-    Plain ints stand for themselves (they are exact rationals to Python's arithmetic, and many
-    times faster than Fraction); fractions appear only where a layer divides.
-    """
-    return Window(size, stride, pad)
 
 
 def sliding_back(

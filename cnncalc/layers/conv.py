@@ -9,9 +9,11 @@ from cnncalc.layers.base import (
     AXIS_NAMES,
     Back,
     Geometry,
+    IntOrTuple,
     Layer,
     Shape,
     Window,
+    as_tuple,
     check_channels,
     non_negative,
     ntuple,
@@ -20,11 +22,9 @@ from cnncalc.layers.base import (
     register,
     sliding_back,
     spatial_input,
-    window,
 )
 from cnncalc.layers.pad import pad_shape, pad_source
 
-IntOrTuple = int | tuple[int, ...]
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
 
 
@@ -36,10 +36,6 @@ def _check_groups(cin: int, cout: int, groups: int) -> None:
         raise GeometryError(f"in_channels ({cin}) must be divisible by groups ({groups})")
     if cout % groups:
         raise GeometryError(f"out_channels ({cout}) must be divisible by groups ({groups})")
-
-
-def _flat(value: int | tuple[int, ...]) -> tuple[int, ...]:
-    return (value,) if isinstance(value, int) else value
 
 
 class ConvNd(Layer):
@@ -91,7 +87,7 @@ class ConvNd(Layer):
                 pads = [(di * (ki - 1) // 2, di * (ki - 1) - di * (ki - 1) // 2) for di, ki in zip(d, k)]
             else:
                 pads = [(0, 0)] * n
-        elif self.padding_mode != "zeros" and not any(_flat(self.padding)):
+        elif self.padding_mode != "zeros" and not any(as_tuple(self.padding)):
             pads = [(0, 0)] * n  # F.pad with all-zero padding changes nothing, whatever its length
         else:
             p = ntuple(self.padding, n, "padding")
@@ -118,7 +114,7 @@ class ConvNd(Layer):
         y = x[:ch] + (self.out_channels, *out_spatial)
         per_out = cin // self.groups * math.prod(k)
         params = self.out_channels * per_out + (self.out_channels if self.bias else 0)
-        rf = tuple(window(di * (ki - 1) + 1, si, left) for ki, si, di, left in zip(k, s, d, lefts))
+        rf = tuple(Window(di * (ki - 1) + 1, si, left) for ki, si, di, left in zip(k, s, d, lefts))
         remap = pad_source(self.padding_mode) if self.padding_mode != "zeros" else None
         back = sliding_back(x[ch + 1 :], k, s, lefts, d, remap)
         return Geometry(y, params, numel(y) * per_out, rf, back, weights=self.out_channels * per_out)

@@ -5,8 +5,10 @@ import math
 from cnncalc.errors import GeometryError
 from cnncalc.layers.base import (
     Geometry,
+    IntOrTuple,
     Layer,
     Shape,
+    as_tuple,
     check_channels,
     fmt_shape,
     register,
@@ -117,10 +119,6 @@ class GroupNorm(Layer):
         return Geometry(x, _affine(given, self.affine, self.bias))
 
 
-def _normalized(value: int | tuple[int, ...]) -> tuple[int, ...]:
-    return (value,) if isinstance(value, int) else value
-
-
 def _check_trailing(x: Shape, shape: tuple[int, ...]) -> None:
     if len(x) < len(shape) or x[len(x) - len(shape) :] != shape:
         raise GeometryError(
@@ -134,13 +132,13 @@ class LayerNorm(Layer):
 
     kind = "LayerNorm"
 
-    normalized_shape: int | tuple[int, ...]
+    normalized_shape: IntOrTuple
     eps: float = 1e-5
     elementwise_affine: bool = True
     bias: bool = True
 
     def apply(self, x: Shape) -> Geometry:
-        shape = _normalized(self.normalized_shape)
+        shape = as_tuple(self.normalized_shape)
         _check_trailing(x, shape)
         return Geometry(x, _affine(math.prod(shape), self.elementwise_affine, self.bias))
 
@@ -151,12 +149,12 @@ class RMSNorm(Layer):
 
     kind = "RMSNorm"
 
-    normalized_shape: int | tuple[int, ...]
+    normalized_shape: IntOrTuple
     eps: float | None = None
     elementwise_affine: bool = True
 
     def apply(self, x: Shape) -> Geometry:
-        shape = _normalized(self.normalized_shape)
+        shape = as_tuple(self.normalized_shape)
         _check_trailing(x, shape)
         return Geometry(x, math.prod(shape) if self.elementwise_affine else 0)
 

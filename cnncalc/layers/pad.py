@@ -7,7 +7,7 @@ Every padding layer is ``torch.nn.functional.pad`` with a fixed mode, so the rul
 from collections.abc import Callable
 
 from cnncalc.errors import GeometryError
-from cnncalc.layers.base import AXIS_NAMES, Geometry, Layer, Shape, fmt_shape, register, sliding_back, window
+from cnncalc.layers.base import AXIS_NAMES, Geometry, Layer, Shape, Window, fmt_shape, register, sliding_back
 
 # How each mode is named in messages.
 MODE_NAMES = {
@@ -103,7 +103,7 @@ class _PadNd(Layer):
         y, lefts = pad_shape(x, flat, self.pad_mode)
         n = len(lefts)
         back = sliding_back(x[len(x) - n :], (1,) * n, (1,) * n, lefts, (1,) * n, pad_source(self.pad_mode))
-        return Geometry(y, spatial=tuple(window(1, 1, left) for left in lefts), back=back)
+        return Geometry(y, spatial=tuple(Window(1, 1, left) for left in lefts), back=back)
 
 
 class _ConstantPadNd(_PadNd):

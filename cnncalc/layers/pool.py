@@ -7,6 +7,7 @@ from cnncalc.layers.base import (
     AXIS_NAMES,
     Back,
     Geometry,
+    IntOrTuple,
     Layer,
     Shape,
     Window,
@@ -17,10 +18,7 @@ from cnncalc.layers.base import (
     register,
     sliding_back,
     spatial_input,
-    window,
 )
-
-IntOrTuple = int | tuple[int, ...]
 
 
 def pooled_size(axis: str, size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
@@ -83,7 +81,7 @@ class _WindowPool(Layer):
             for axis, size, ki, si, pi, di in zip(AXIS_NAMES[n], x[ch + 1 :], k, s, p, d)
         ]
         rf: tuple[Window, ...] = tuple(
-            window(di * (ki - 1) + 1, si, pi) for ki, si, pi, di in zip(k, s, p, d)
+            Window(di * (ki - 1) + 1, si, pi) for ki, si, pi, di in zip(k, s, p, d)
         )
         back = sliding_back(x[ch + 1 :], k, s, p, d)
         return Geometry(x[: ch + 1] + tuple(out), spatial=rf, back=back)
