@@ -141,7 +141,7 @@ def test_debug_shows_the_traceback(runner: CliRunner) -> None:
     result = runner.invoke(app, ["shape", "--debug", "-i", "1,3,8,8", "Conv2e(3, 8, 3)"])
     assert result.exit_code == 1
     assert result.exception is not None
-    assert str(result.exception) == "<arg 1>:1:1: unknown layer type 'Conv2e' (did you mean Conv2d?)"
+    assert str(result.exception) == "<arg 1>:1:1: unknown layer type 'Conv2e' (did you mean 'Conv2d'?)"
 
 
 def test_json_errors(runner: CliRunner) -> None:

@@ -162,7 +162,7 @@ def test_equiv_error_exits_2(runner: CliRunner) -> None:
     result = runner.invoke(app, ["equiv", "-i", "1,64,56,56", "Conv2d(64,64,3)", "Conv2e(64,64,5)"])
     assert (result.exit_code, result.stderr) == (
         2,
-        "<arg 2>:1:1: unknown layer type 'Conv2e' (did you mean Conv2d?)\n",
+        "<arg 2>:1:1: unknown layer type 'Conv2e' (did you mean 'Conv2d'?)\n",
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Sequence
@@ -11,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cnncalc.errors import Position, SpecError, shown
+from cnncalc.graph import did_you_mean
 from cnncalc.layers import Layer, lookup, suggest
 
 
@@ -54,7 +54,9 @@ def resolve_kind(type_name: str, where: Position | None) -> tuple[type[Layer], b
     """The layer class for a type name and whether the name was its Lazy alias."""
     cls = lookup(type_name)
     if cls is None:
-        hints = suggest(type_name)
+        # every kind that ties for closest (MaxPool1d, 2d and 3d for MaxPool), quoted as
+        # did_you_mean quotes one
+        hints = [repr(hint) for hint in suggest(type_name)]
         choices = " or ".join([", ".join(hints[:-1]), hints[-1]] if len(hints) > 1 else hints)
         extra = f" (did you mean {choices}?)" if hints else ""
         raise SpecError(f"unknown layer type {type_name!r}{extra}", where)
@@ -88,8 +90,7 @@ def build_layer(
             positions[name] = pos
     for name, value, pos in keywords:
         if name not in cls.model_fields:
-            close = difflib.get_close_matches(name, list(cls.model_fields), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            hint = did_you_mean(name, list(cls.model_fields))
             raise SpecError(f"{cls.kind} has no argument {name!r}{hint}", pos or where)
         if name in data:
             raise SpecError(f"{cls.kind} got multiple values for argument {name!r}", pos or where)
@@ -140,13 +141,9 @@ def _explain(
     expected = describe(field.annotation) if field is not None else "a valid value"
     got = data.get(name)
     return SpecError(
-        f"{cls.kind} argument {name!r} must be {expected}, got {_show(got)}",
+        f"{cls.kind} argument {name!r} must be {expected}, got {shown(got)}",
         positions.get(name, where),
     )
-
-
-def _show(value: Any) -> str:
-    return shown(value)
 
 
 def make_layer(kind: str, where: Position | None = None, **arguments: Any) -> Layer:
