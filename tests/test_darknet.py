@@ -12,24 +12,31 @@ from typer.testing import CliRunner
 from cnncalc import readers
 from cnncalc.cli import app
 from cnncalc.engine.analyze import analyze
-from cnncalc.errors import SpecError
+from cnncalc.errors import ArgumentError, LimitError, Position, SpecError
 from cnncalc.graph import Network
-from cnncalc.readers.darknet import darknet_layers, float32, read_darknet, total_bflops
-from cnncalc.render.darknet import darknet_table
+from cnncalc.limits import Limits
+from cnncalc.readers.darknet.view import DarknetSection, DarknetView, darknet_layers, float32, total_bflops
+from cnncalc.render.darknet import darknet_table, darknet_text
 from cnncalc.report import Report
 from tests.conftest import EXAMPLES
 
 DATA = Path(__file__).resolve().parent / "data" / "darknet"
 
 
-def load(name: str, shape: tuple[int, ...] | None = None) -> tuple[Network, Report]:
-    network = readers.read(str(DATA / name), readers.ReadOptions(shape)).network
-    return network, analyze(network)
+Loaded = tuple[Network, Report, DarknetView]
 
 
-def read(text: str, shape: tuple[int, ...] | None = None) -> tuple[Network, Report]:
-    network = read_darknet(text, "net.cfg", shape)
-    return network, analyze(network)
+def analysed(result: readers.Read) -> Loaded:
+    return result.network, analyze(result.network), result.extras["darknet"]
+
+
+def load(name: str, shape: tuple[int, ...] | None = None) -> Loaded:
+    return analysed(readers.read(str(DATA / name), readers.ReadOptions(shape)))
+
+
+def read(text: str, shape: tuple[int, ...] | None = None) -> Loaded:
+    source = readers.Source("net.cfg", text.encode())
+    return analysed(readers.read(source, readers.ReadOptions(shape)))
 
 
 def shapes(report: Report) -> dict[str, tuple[int, ...]]:
@@ -51,20 +58,20 @@ def shapes(report: Report) -> dict[str, tuple[int, ...]]:
     ],
 )
 def test_total_bflops_as_darknet_prints(name: str, input_shape: tuple[int, ...], total: str) -> None:
-    network, report = load(name)
+    _, report, view = load(name)
     assert report.input_shape == input_shape
-    layers = darknet_layers(network, report)
+    layers = darknet_layers(view, report)
     assert f"{total_bflops(layers):5.3f}" == total
-    assert darknet_table(report, network).endswith(f"Total BFLOPS {total}\n")
+    assert darknet_table(report, view).endswith(f"Total BFLOPS {total}\n")
 
 
 @pytest.mark.parametrize("name", ["yolov3-tiny.cfg", "yolov3.cfg", "yolov4.cfg"])
 def test_conv_bflops_are_twice_the_macs(name: str) -> None:
     # Darknet's convolution BFLOPs, 2·(filters·size²·c/groups)·out_h·out_w/1e9, are 2 × cnncalc's
     # MACs for one image; its total also counts [maxpool] and [shortcut] work, which MACs do not
-    network, report = load(name)
+    _, report, view = load(name)
     batch = report.input_shape[0]
-    layers = darknet_layers(network, report)
+    layers = darknet_layers(view, report)
     convs = [layer for layer in report.layers if layer.type == "Conv2d"]
     rows = [layer for layer in layers if layer.kind == "conv"]
     assert len(rows) == len(convs)
@@ -74,7 +81,10 @@ def test_conv_bflops_are_twice_the_macs(name: str) -> None:
     extra = [layer for layer in layers if layer.kind in ("max", "shortcut")]
     for row in extra:  # size²·c·out_h·out_w (maxpool_layer.c), out elements × inputs (shortcut_layer.c)
         w, h, c = row.output
-        work = row.size * row.size * c * h * w if row.kind == "max" else w * h * c * len(row.sources)
+        section = row.section
+        work = (
+            section.size * section.size * c * h * w if row.kind == "max" else w * h * c * len(section.sources)
+        )
         assert row.bflops == float32(work / 1e9)
 
 
@@ -142,26 +152,26 @@ def _printed(text: str) -> list[str]:
 
 
 def test_rows_as_darknet_prints_yolov3_tiny_at_608() -> None:
-    network, report = load("yolov3-tiny.cfg", (1, 3, 608, 608))
-    table = darknet_table(report, network).splitlines()
+    _, report, view = load("yolov3-tiny.cfg", (1, 3, 608, 608))
+    table = darknet_table(report, view).splitlines()
     assert table[:15] == _printed(YOLOV3_TINY_608)
 
 
 def test_rows_as_darknet_prints_yolov4_at_544() -> None:
-    network, report = load("yolov4.cfg", (1, 3, 544, 544))
-    table = darknet_table(report, network).splitlines()
+    _, report, view = load("yolov4.cfg", (1, 3, 544, 544))
+    table = darknet_table(report, view).splitlines()
     assert table[110:125] == _printed(YOLOV4_544)
 
 
 def test_rows_as_darknet_prints_yolov4_tiny_at_1280x736() -> None:
-    network, report = load("yolov4-tiny.cfg", (1, 3, 736, 1280))
-    table = darknet_table(report, network).splitlines()
+    _, report, view = load("yolov4-tiny.cfg", (1, 3, 736, 1280))
+    table = darknet_table(report, view).splitlines()
     assert table[:13] == _printed(YOLOV4_TINY_1280X736)
 
 
 def test_whole_table_yolov3_tiny() -> None:
-    network, report = load("yolov3-tiny.cfg")
-    assert darknet_table(report, network).splitlines()[14:] == [
+    _, report, view = load("yolov3-tiny.cfg")
+    assert darknet_table(report, view).splitlines()[14:] == [
         "  13 conv    256       1 x 1/ 1     13 x  13 x1024 ->   13 x  13 x 256 0.089 BF",
         "  14 conv    512       3 x 3/ 1     13 x  13 x 256 ->   13 x  13 x 512 0.399 BF",
         "  15 conv    255       1 x 1/ 1     13 x  13 x 512 ->   13 x  13 x 255 0.044 BF",
@@ -227,7 +237,7 @@ def conv_params(text: str) -> int:
 )
 def test_parameters(name: str, params: int) -> None:
     assert conv_params((DATA / name).read_text()) == params
-    _, report = load(name)
+    _, report, _ = load(name)
     assert report.totals.params == params
 
 
@@ -235,7 +245,7 @@ def test_parameters(name: str, params: int) -> None:
 
 
 def test_yolov3_tiny_shapes() -> None:
-    _, report = load("yolov3-tiny.cfg")
+    _, report, _ = load("yolov3-tiny.cfg")
     out = shapes(report)
     # five [maxpool] size=2 stride=2 halve 416 → 208 → 104 → 52 → 26 → 13: padding is size-1 = 1,
     # (w + 1 - 2)/2 + 1 = w/2, padded on the right and bottom only (left = 1//2 = 0)
@@ -257,7 +267,7 @@ def test_yolov3_tiny_shapes() -> None:
 
 
 def test_yolov3_and_yolov4_shapes() -> None:
-    _, report = load("yolov3.cfg")
+    _, report, _ = load("yolov3.cfg")
     out = shapes(report)
     # layer 4 [shortcut] from=-3: layer 1 (64 channels, stride 2 → 208) plus layer 3
     assert out["layer_4"] == (1, 64, 208, 208)
@@ -265,7 +275,7 @@ def test_yolov3_and_yolov4_shapes() -> None:
     assert out["layer_86"] == (1, 768, 26, 26)
     assert report.outputs == ("yolo_82", "yolo_94", "yolo_106")
     assert [out[name] for name in report.outputs] == [(1, 255, 13, 13), (1, 255, 26, 26), (1, 255, 52, 52)]
-    _, report = load("yolov4.cfg")
+    _, report, _ = load("yolov4.cfg")
     out = shapes(report)
     # SPP: [maxpool] size 5, 9, 13 with stride 1 keep 19×19 (608/32); route -1,-3,-5,-6 = 4 × 512
     assert out["pad_108"] == (64, 512, 23, 23)  # padding 4: 2 left, 2 right
@@ -296,7 +306,7 @@ def test_route_and_shortcut_references() -> None:
         "[convolutional]\nfilters=4\nsize=1\nactivation=logistic\n"  # 4
         "[route]\nlayers=-3\n"  # 5: layer 2 again
     )
-    network, report = read(text)
+    network, report, view = read(text)
     assert items(network) == [
         ("conv_0", "Conv2d", ("input",)),
         ("layer_0", "LeakyReLU", ("conv_0",)),
@@ -316,7 +326,7 @@ def test_route_and_shortcut_references() -> None:
     assert [layer.params for layer in report.layers[:4]] == [8 * 3 * 9 + 8, 0, 8 * 8, 16]
     # layer 4's output is read by nothing: Darknet computes it anyway, so it is an output
     assert report.outputs == ("layer_4", "layer_5")
-    table = darknet_table(report, network).splitlines()
+    table = darknet_table(report, view).splitlines()
     assert table[3] == "   2 Shortcut Layer: 0,  wt = 0, wn = 0, outputs:  16 x  16 x   8 0.000 BF"
     assert table[4] == "   3 route  0 2                                    ->   16 x  16 x  16"
 
@@ -327,7 +337,7 @@ def test_convolution_arguments() -> None:
         "[convolutional]\nfilters=6\nsize=3\ndilation=2\npad=1\nactivation=swish\n"
         "[convolutional]\nfilters=4\nsize=2\nstride=2\nactivation=linear\n"
     )
-    network, report = read(text)
+    network, report, view = read(text)
     conv = [node.layer.model_dump() for node in network.nodes if node.layer.kind == "Conv2d"]
     assert (conv[0]["stride"], conv[0]["padding"], conv[0]["groups"]) == ((1, 2), 2, 3)
     # dilation 2 with pad=1: Darknet pads pad·dilation = 2 (im2col_cpu_ext), so 3×3 keeps the size
@@ -338,7 +348,7 @@ def test_convolution_arguments() -> None:
     assert out["layer_1"] == (2, 6, 18, 9)
     assert out["layer_2"] == (2, 4, 9, 4)
     assert [n.layer.kind for n in network.nodes] == ["Conv2d", "Mish", "Conv2d", "SiLU", "Conv2d"]
-    rows = darknet_table(report, network).splitlines()
+    rows = darknet_table(report, view).splitlines()
     assert rows[1].startswith("   0 conv      6/   3  3x 3/ 2x 1   16 x  16 x   3 ->    9 x  18 x   6")
     assert rows[2].startswith("   1 conv      6       3 x 3/ 1(2)   9 x  18 x   6 ->    9 x  18 x   6")
 
@@ -355,7 +365,7 @@ def test_convolution_arguments() -> None:
     ],
 )
 def test_maxpool_padding(options: str, padded: tuple[int, int] | None, out: int) -> None:
-    network, report = read(NET + "[maxpool]\n" + options + "\n")
+    network, report, _ = read(NET + "[maxpool]\n" + options + "\n")
     first = network.nodes[0].layer.model_dump()
     if padded is None:
         assert len(network.nodes) == 1
@@ -380,7 +390,7 @@ def test_other_sections() -> None:
         "[dropout]\nprobability=.5\n"  # 9
         "[connected]\noutput=5\nactivation=linear\n"  # 10
     )
-    network, report = read(text)
+    network, report, view = read(text)
     out = shapes(report)
     assert out["layer_1"] == (2, 32, 4, 4)
     assert out["layer_3"] == (2, 32, 4, 4)
@@ -409,7 +419,7 @@ def test_other_sections() -> None:
     # Linear without bias before BatchNorm1d (its β is the bias), then a biased Linear
     assert report.layers[11].params == 32 * 8 * 8 * 10
     assert report.layers[15].params == 10 * 5 + 5
-    rows = darknet_table(report, network).splitlines()
+    rows = darknet_table(report, view).splitlines()
     assert rows[2:] == [
         "   1 reorg_old              / 2     8 x   8 x   8   ->     4 x   4 x  32",
         "   2 conv     32       1 x 1/ 1      4 x   4 x  32 ->    4 x   4 x  32 0.000 BF",
@@ -430,18 +440,18 @@ def test_region_head_and_reverse_reorg() -> None:
     with pytest.raises(SpecError, match=r"reverse reorg needs channels \(3\) divisible by stride² \(4\)"):
         read(text)
     text = NET + "[convolutional]\nfilters=125\nsize=1\nactivation=linear\n[region]\nclasses=20\nnum=5\n"
-    network, report = read(text)
+    _, report, view = read(text)
     assert report.outputs == ("region_1",)
-    assert darknet_table(report, network).splitlines()[2] == "   1 detection"
+    assert darknet_table(report, view).splitlines()[2] == "   1 detection"
 
 
 def test_input_from_net_and_override() -> None:
-    network, _ = read(NET + "[avgpool]\n")
+    network, _, _ = read(NET + "[avgpool]\n")
     assert network.input_shape == (2, 3, 16, 16)
-    network, report = read(NET + "[avgpool]\n", (1, 5, 7, 9))
+    network, report, _ = read(NET + "[avgpool]\n", (1, 5, 7, 9))
     assert network.input_shape == (1, 5, 7, 9)
     assert report.output_shape == (1, 5, 1, 1)
-    network, _ = read("[network]\nwidth=8\nheight=4\nchannels=1\n[avgpool]\n")  # batch 1 by default
+    network, _, _ = read("[network]\nwidth=8\nheight=4\nchannels=1\n[avgpool]\n")  # batch 1 by default
     assert network.input_shape == (1, 1, 4, 8)
 
 
@@ -557,12 +567,12 @@ def test_route_groups() -> None:
         "[route]\nlayers=-1\ngroups=2\ngroup_id=1\n"  # channels 2..3 of layer 1
         "[route]\nlayers=0,1\ngroups=4\ngroup_id=3\n"  # channels 6..7 of layer 0, 3 of layer 1
     )
-    network, report = read(text)
+    network, report, view = read(text)
     slices = [n.layer.model_dump() for n in network.nodes if n.layer.kind == "Narrow"]
     assert [(s["start"], s["length"]) for s in slices] == [(2, 2), (6, 2), (3, 1)]
     assert shapes(report)["layer_2"] == (2, 2, 16, 16)
     assert shapes(report)["layer_3"] == (2, 3, 16, 16)
-    rows = darknet_table(report, network).splitlines()
+    rows = darknet_table(report, view).splitlines()
     assert rows[3] == "   2 route  1                                  1/2 ->   16 x  16 x   2"
     assert rows[4] == "   3 route  0 1                                3/4 ->   16 x  16 x   3"
 
@@ -571,8 +581,64 @@ def test_darknet_view_needs_a_darknet_network() -> None:
     from cnncalc import network as build
 
     net = build((1, 3, 8, 8), ["Conv2d(3, 4, 3)"])
-    with pytest.raises(SpecError, match=r"needs a network read from a Darknet \.cfg; layer 'conv2d_1'"):
-        darknet_layers(net, analyze(net))
+    with pytest.raises(SpecError, match=r"Darknet's own layer list: give a Darknet \.cfg network"):
+        darknet_text(analyze(net), {})
+
+
+def test_view_records_each_section() -> None:
+    # one entry per section after [net], in order: what it reads, the node giving its output
+    # (the last cnncalc layer of the section) and the options its row prints
+    text = NET + (
+        "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\npad=1\nactivation=leaky\n"  # 0
+        "[maxpool]\nsize=2\nstride=2\n"  # 1: pad_1, layer_1
+        "[route]\nlayers=-2\ngroups=2\ngroup_id=1\n"  # 2: channels 4..7 of layer 0
+        "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n"  # 3
+        "[shortcut]\nfrom=-2\nactivation=relu\n"  # 4: layer 3 + layer 2, then ReLU
+        "[yolo]\nmask=0\nclasses=-1\n"  # 5: 1 anchor × (-1 + 5) = 4 channels
+    )
+    network, _, view = read(text)
+    assert view == DarknetView(
+        (
+            DarknetSection(0, "conv", "input", "layer_0", filters=8, size=3, stride_x=1, stride_y=1),
+            DarknetSection(1, "max", "layer_0", "layer_1", size=2, stride_x=2, stride_y=2),
+            DarknetSection(2, "route", "layer_1", "layer_2", sources=(0,), groups=2, group_id=1),
+            DarknetSection(3, "conv", "layer_2", "layer_3", filters=4, size=1, stride_x=1, stride_y=1),
+            DarknetSection(4, "shortcut", "layer_3", "layer_4", sources=(2,)),
+            DarknetSection(5, "yolo", "layer_4", "yolo_5"),
+        )
+    )
+    assert [n.name for n in network.nodes] == [
+        "conv_0", "bn_0", "layer_0", "pad_1", "layer_1", "layer_2", "layer_3", "add_4", "layer_4", "yolo_5",
+    ]  # fmt: skip
+
+
+def test_max_layers_refuses_before_translating() -> None:
+    # the third section would be an error, but the limit is said first, at that section
+    text = NET + "[avgpool]\n[dropout]\n[foo]\n"
+    source = readers.Source("net.cfg", text.encode())
+    with pytest.raises(LimitError) as caught:
+        readers.read(source, readers.ReadOptions(limits=Limits(max_layers=2)))
+    assert (caught.value.message, caught.value.limit) == (
+        "the network has 3 layers, more than the limit of 2",
+        "max_layers",
+    )
+    assert caught.value.position == Position("net.cfg", 8, 1)
+    assert len(read(NET + "[avgpool]\n[dropout]\n")[0].nodes) == 2
+
+
+def test_max_layers_option(runner: CliRunner) -> None:
+    path = EXAMPLES / "yolov3-tiny.cfg"
+    result = runner.invoke(app, ["--max-layers", "23", "shape", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        ": the network has 24 layers, more than the limit of 23 (raise it with --max-layers)\n"
+    )
+
+
+def test_wrong_input_length_names_the_argument() -> None:
+    with pytest.raises(ArgumentError) as caught:
+        read(NET + "[avgpool]\n", (1, 3, 16))
+    assert caught.value.argument == "input_shape"
 
 
 # ---- against real PyTorch ---------------------------------------------------------------------
@@ -583,7 +649,7 @@ def test_yolov3_tiny_in_torch() -> None:
     torch = pytest.importorskip("torch")
     from tests.torch_build import to_torch
 
-    network, report = load("yolov3-tiny.cfg")
+    network, report, _ = load("yolov3-tiny.cfg")
     model = to_torch(network, torch).eval()
     seen: dict[int, tuple[int, ...]] = {}
     for i, module in enumerate(model.layers):

@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.errors import SpecError
-from cnncalc.readers.darknet import DarknetLayer, darknet_layers, total_bflops
+from cnncalc.readers.darknet.view import DarknetLayer, DarknetView, darknet_layers, total_bflops
 
 if TYPE_CHECKING:
-    from cnncalc.graph import Network
     from cnncalc.report import Report
 
 # src/parser.c parse_network_cfg_custom prints this header before the layers
@@ -20,18 +19,19 @@ def darknet_text(report: Report, extras: Mapping[str, Any]) -> str:
     """``--format darknet``: Darknet's layer list of a network read from a ``.cfg`` (its reader's
     ``extras["darknet"]``)."""
     view = extras.get("darknet")
-    if view is None:
+    if not isinstance(view, DarknetView):
         raise SpecError("the darknet format is Darknet's own layer list: give a Darknet .cfg network")
     return darknet_table(report, view)
 
 
-def darknet_table(report: Report, network: Network) -> str:
-    """The layer list Darknet (AlexeyAB) prints when it loads the cfg, then "Total BFLOPS".
+def darknet_table(report: Report, view: DarknetView) -> str:
+    """The layer list Darknet (AlexeyAB) prints when it loads the cfg, then "Total BFLOPS":
+    ``view`` as the reader recorded it, with the shapes of ``report``.
 
     Each row is written with the format string of the Darknet function that prints it; tabs are
     expanded to 8 columns as a terminal shows them, and trailing blanks dropped.
     """
-    layers = darknet_layers(network, report)
+    layers = darknet_layers(view, report)
     lines = [HEADER]
     lines += [(f"{layer.index:4d} " + row(layer)).expandtabs(8).rstrip() for layer in layers]
     lines.append(f"Total BFLOPS {total_bflops(layers):5.3f}")
@@ -46,39 +46,43 @@ def _io(layer: DarknetLayer) -> str:
 
 def row(layer: DarknetLayer) -> str:
     """One layer as Darknet prints it, after the index."""
+    section = layer.section
     if layer.kind == "conv":  # src/convolutional_layer.c make_convolutional_layer
         filters = (
-            f"{layer.filters:5d}/{layer.groups:4d} " if layer.groups > 1 else f"{layer.filters:5d}      "
+            f"{section.filters:5d}/{section.groups:4d} "
+            if section.groups > 1
+            else f"{section.filters:5d}      "
         )
-        if layer.stride_x != layer.stride_y:
-            window = f"{layer.size:2d}x{layer.size:2d}/{layer.stride_x:2d}x{layer.stride_y:2d} "
-        elif layer.dilation > 1:
-            window = f"{layer.size:2d} x{layer.size:2d}/{layer.stride_x:2d}({layer.dilation:1d})"
+        if section.stride_x != section.stride_y:
+            window = f"{section.size:2d}x{section.size:2d}/{section.stride_x:2d}x{section.stride_y:2d} "
+        elif section.dilation > 1:
+            window = f"{section.size:2d} x{section.size:2d}/{section.stride_x:2d}({section.dilation:1d})"
         else:
-            window = f"{layer.size:2d} x{layer.size:2d}/{layer.stride_x:2d}   "
+            window = f"{section.size:2d} x{section.size:2d}/{section.stride_x:2d}   "
         return f"conv  {filters}{window}{_io(layer)} {layer.bflops:5.3f} BF"
     if layer.kind == "max":  # src/maxpool_layer.c make_maxpool_layer
-        if layer.stride_x == layer.stride_y:
-            window = f"max               {layer.size:2d}x{layer.size:2d}/{layer.stride_x:2d}   "
+        if section.stride_x == section.stride_y:
+            window = f"max               {section.size:2d}x{section.size:2d}/{section.stride_x:2d}   "
         else:
             window = (
-                f"max              {layer.size:2d}x{layer.size:2d}/{layer.stride_x:2d}x{layer.stride_y:2d} "
+                f"max              {section.size:2d}x{section.size:2d}/"
+                f"{section.stride_x:2d}x{section.stride_y:2d} "
             )
         return f"{window}{_io(layer)} {layer.bflops:5.3f} BF"
     w, h, c = layer.input
     ow, oh, oc = layer.output
     if layer.kind == "route":  # src/route_layer.c make_route_layer, src/parser.c parse_route
-        n = len(layer.sources)
+        n = len(section.sources)
         gap = " \t    " if n > 3 else " \t            " if n > 1 else " \t\t            "
-        group = f"{layer.group_id}/{layer.groups}" if layer.groups > 1 else "   "
-        sources = "".join(f" {s}" for s in layer.sources)
+        group = f"{section.group_id}/{section.groups}" if section.groups > 1 else "   "
+        sources = "".join(f" {s}" for s in section.sources)
         return f"route {sources}{gap}           {group} -> {ow:4d} x{oh:4d} x{oc:4d} "
     if layer.kind == "shortcut":  # src/shortcut_layer.c make_shortcut_layer (no weights)
-        sources = "".join(f"{s}, " for s in layer.sources)
+        sources = "".join(f"{s}, " for s in section.sources)
         outputs = f"{ow:4d} x{oh:4d} x{oc:4d} {layer.bflops:5.3f} BF"
         return f"Shortcut Layer: {sources} wt = 0, wn = 0, outputs:{outputs}"
     if layer.kind == "upsample":  # src/upsample_layer.c make_upsample_layer
-        return f"upsample                {layer.stride_x:2d}x  {_io(layer)}"
+        return f"upsample                {section.stride_x:2d}x  {_io(layer)}"
     if layer.kind == "avg":  # src/avgpool_layer.c make_avgpool_layer
         return f"avg                          {w:4d} x{h:4d} x{c:4d} ->   {oc:4d}"
     if layer.kind == "yolo":  # src/yolo_layer.c make_yolo_layer
@@ -87,12 +91,12 @@ def row(layer: DarknetLayer) -> str:
         return "detection"
     if layer.kind == "dropout":  # src/dropout_layer.c make_dropout_layer
         inputs = w * h * c
-        return f"dropout    p = {layer.probability:.3f}        {inputs:4d}  ->   {inputs:4d}"
+        return f"dropout    p = {section.probability:.3f}        {inputs:4d}  ->   {inputs:4d}"
     if layer.kind == "connected":  # src/connected_layer.c make_connected_layer
         return f"connected                            {w * h * c:4d}  ->  {oc:4d}"
     if layer.kind == "reorg":  # src/reorg_old_layer.c make_reorg_old_layer
         shapes = f"{w:4d} x{h:4d} x{c:4d}   ->  {ow:4d} x{oh:4d} x{oc:4d}"
-        return f"reorg_old              /{layer.stride_x:2d}  {shapes}"
+        return f"reorg_old              /{section.stride_x:2d}  {shapes}"
     if layer.kind == "scale":  # [sam] and [scale_channels]: src/sam_layer.c, src/scale_channels_layer.c
-        return f"scale Layer: {layer.sources[0]}"
+        return f"scale Layer: {section.sources[0]}"
     raise ValueError(f"no Darknet row for a {layer.kind!r} layer")

@@ -1,0 +1,326 @@
+"""The text of a Darknet ``.cfg``: sections of ``key=value`` options with their positions, what
+each section kind may contain, and its options read with Darknet's defaults."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cnncalc.errors import Position, SpecError, shown
+
+# ---- the cfg text: sections of key=value options (src/parser.c read_cfg) --------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """One ``key=value`` line of a section, with whitespace removed as Darknet removes it."""
+
+    key: str
+    value: str
+    position: Position
+
+
+@dataclass
+class Section:
+    """A ``[type]`` header and its options in the order written."""
+
+    header: str
+    position: Position
+    options: dict[str, Option]
+
+
+def parse_cfg(text: str, file: str) -> list[Section]:
+    """The sections of a cfg file, read as src/parser.c ``read_cfg`` reads them.
+
+    src/utils.c ``strip`` removes every blank anywhere in a line (``layers = -1, 61`` is
+    ``layers=-1,61``); a line starting with ``#`` or ``;`` is a comment; ``[`` starts a section.
+    Where Darknet only warns (a line without ``=``) or silently keeps the first of two values of a
+    key, this is an error: cnncalc does not guess which one was meant.
+    """
+    sections: list[Section] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = "".join(raw.split())
+        if not line or line[0] in "#;":
+            continue
+        where = Position(file, number, len(raw) - len(raw.lstrip()) + 1)
+        if line[0] == "[":
+            sections.append(Section(line, where, {}))
+            continue
+        if not sections:
+            raise SpecError(f"{shown(raw.strip())} comes before the first [section]", where)
+        key, equals, value = line.partition("=")
+        if not equals or not key:
+            raise SpecError(f"expected key=value, got {shown(raw.strip())}", where)
+        section = sections[-1]
+        if key in section.options:
+            first = section.options[key].position.line
+            raise SpecError(f"{key!r} is given twice in {section.header} (first on line {first})", where)
+        section.options[key] = Option(key, value, where)
+    return sections
+
+
+# ---- what each section may contain ---------------------------------------------------------
+
+# src/parser.c string_to_layer_type: the section names this reader translates (with aliases)
+SECTION_KINDS = {
+    "[net]": "net",
+    "[network]": "net",
+    "[convolutional]": "convolutional",
+    "[conv]": "convolutional",
+    "[maxpool]": "maxpool",
+    "[max]": "maxpool",
+    "[avgpool]": "avgpool",
+    "[avg]": "avgpool",
+    "[route]": "route",
+    "[shortcut]": "shortcut",
+    "[upsample]": "upsample",
+    "[yolo]": "yolo",
+    "[region]": "region",
+    "[dropout]": "dropout",
+    "[connected]": "connected",
+    "[conn]": "connected",
+    "[reorg]": "reorg",
+    "[sam]": "sam",
+    "[scale_channels]": "scale_channels",
+}
+
+# the other layer types string_to_layer_type knows, which this reader does not translate
+OTHER_DARKNET_SECTIONS = (
+    "[crop]",
+    "[cost]",
+    "[detection]",
+    "[Gaussian_yolo]",
+    "[local]",
+    "[activation]",
+    "[crnn]",
+    "[gru]",
+    "[lstm]",
+    "[conv_lstm]",
+    "[history]",
+    "[rnn]",
+    "[local_avg]",
+    "[local_avgpool]",
+    "[reorg3d]",
+    "[lrn]",
+    "[normalization]",
+    "[batchnorm]",
+    "[soft]",
+    "[softmax]",
+    "[contrastive]",
+    "[empty]",
+    "[silence]",
+    "[implicit]",
+)
+
+# Options src/parser.c reads in parse_network_cfg_custom for every layer: training switches.
+_EVERY_LAYER = (
+    "clip",
+    "onlyforward",
+    "dont_update",
+    "burnin_update",
+    "stopbackward",
+    "train_only_bn",
+    "dontload",
+    "dontloadscales",
+    "learning_rate",
+)
+
+# Every option each parse_* function of src/parser.c reads. A key outside its section's list is
+# an error (Darknet prints "Unused field"); keys that would change the geometry in a way this
+# reader does not translate are refused where they are read.
+KEYS: dict[str, tuple[str, ...]] = {
+    "convolutional": (
+        "filters",
+        "groups",
+        "size",
+        "stride",
+        "stride_x",
+        "stride_y",
+        "dilation",
+        "antialiasing",
+        "pad",
+        "padding",
+        "activation",
+        "assisted_excitation",
+        "share_index",
+        "batch_normalize",
+        "cbn",
+        "binary",
+        "xnor",
+        "bin_output",
+        "sway",
+        "rotate",
+        "stretch",
+        "stretch_sway",
+        "flipped",
+        "dot",
+        "angle",
+        "grad_centr",
+        "reverse",
+        "coordconv",
+        "stream",
+        "wait_stream",
+    ),
+    "maxpool": (
+        "stride",
+        "stride_x",
+        "stride_y",
+        "size",
+        "padding",
+        "maxpool_depth",
+        "out_channels",
+        "antialiasing",
+        "maxpool_zero_nonmax",
+    ),
+    "avgpool": (),
+    "route": ("layers", "groups", "group_id", "stream", "wait_stream"),
+    "shortcut": ("from", "activation", "weights_type", "weights_normalization"),
+    "upsample": ("stride", "scale"),
+    "yolo": (
+        "classes",
+        "num",
+        "mask",
+        "max",
+        "show_details",
+        "max_delta",
+        "counters_per_class",
+        "label_smooth_eps",
+        "scale_x_y",
+        "objectness_smooth",
+        "new_coords",
+        "iou_normalizer",
+        "obj_normalizer",
+        "cls_normalizer",
+        "delta_normalizer",
+        "iou_loss",
+        "iou_thresh_kind",
+        "beta_nms",
+        "nms_kind",
+        "jitter",
+        "resize",
+        "focal_loss",
+        "ignore_thresh",
+        "truth_thresh",
+        "iou_thresh",
+        "random",
+        "track_history_size",
+        "sim_thresh",
+        "dets_for_track",
+        "dets_for_show",
+        "track_ciou_norm",
+        "embedding_layer",
+        "map",
+        "anchors",
+    ),
+    "region": (
+        "coords",
+        "classes",
+        "num",
+        "max",
+        "log",
+        "sqrt",
+        "softmax",
+        "focal_loss",
+        "jitter",
+        "resize",
+        "rescore",
+        "thresh",
+        "classfix",
+        "absolute",
+        "random",
+        "coord_scale",
+        "object_scale",
+        "noobject_scale",
+        "mask_scale",
+        "class_scale",
+        "bias_match",
+        "tree",
+        "map",
+        "anchors",
+    ),
+    "dropout": ("probability", "dropblock", "dropblock_size_rel", "dropblock_size_abs"),
+    "connected": ("output", "activation", "batch_normalize"),
+    "reorg": ("stride", "reverse"),
+    "sam": ("from", "activation"),
+    "scale_channels": ("from", "scale_wh", "activation"),
+}
+
+_INT = re.compile(r"[+-]?\d+")
+
+
+class Options:
+    """A section's options read with Darknet's defaults; values are checked, not ``atoi``-ed."""
+
+    def __init__(self, section: Section, kind: str) -> None:
+        self.section = section
+        self.kind = kind
+
+    def where(self, key: str) -> Position:
+        """Where ``key`` was written, or the section header when it was not."""
+        option = self.section.options.get(key)
+        return option.position if option is not None else self.section.position
+
+    def given(self, key: str) -> bool:
+        return key in self.section.options
+
+    def _value(self, key: str) -> str | None:
+        option = self.section.options.get(key)
+        if option is None:
+            return None
+        # src/parser.c parse_yolo_mask stops at '#': a comment after a value is read as one
+        return option.value.split("#", 1)[0]
+
+    def integer(self, key: str, default: int | None = None, darknet: int | None = None) -> int:
+        """An integer option; without a default it is required (``darknet``: the value Darknet
+        would take, with a warning, when it is missing)."""
+        value = self._value(key)
+        if value is None:
+            if default is None:
+                hint = f" (Darknet would warn and use {darknet})" if darknet is not None else ""
+                raise SpecError(f"{self.section.header} needs {key}={hint}", self.section.position)
+            return default
+        if not _INT.fullmatch(value):
+            raise SpecError(f"{key} must be an integer, got {shown(value)}", self.where(key))
+        return int(value)
+
+    def number(self, key: str, default: float) -> float:
+        value = self._value(key)
+        if value is None:
+            return default
+        try:
+            return float(value)
+        except ValueError:
+            raise SpecError(f"{key} must be a number, got {shown(value)}", self.where(key)) from None
+
+    def text(self, key: str, default: str) -> str:
+        value = self._value(key)
+        return default if value is None else value
+
+    def integers(self, key: str) -> list[int]:
+        """A required comma-separated list of integers (``layers = -1, 61``)."""
+        value = self._value(key)
+        if value is None:
+            raise SpecError(f"{self.section.header} needs {key}=", self.section.position)
+        parts = value.split(",")
+        if not all(_INT.fullmatch(p) for p in parts):
+            raise SpecError(
+                f"{key} must be layer indices separated by commas, got {shown(value)}", self.where(key)
+            )
+        return [int(p) for p in parts]
+
+    def check_keys(self) -> None:
+        """Refuse keys Darknet's parser does not read for this section."""
+        allowed = KEYS[self.kind]
+        for key, option in self.section.options.items():
+            if key not in allowed and key not in _EVERY_LAYER:
+                raise SpecError(
+                    f"{self.section.header} has no option {key!r} (src/parser.c does not read it)",
+                    option.position,
+                )
+
+    def refuse(self, key: str, unless: int = 0, why: str = "") -> None:
+        """Refuse an option Darknet reads but this reader does not translate, unless it has its
+        neutral value."""
+        if self.given(key) and self.integer(key) != unless:
+            reason = f": {why}" if why else ""
+            raise SpecError(f"{self.section.header} {key}= is not supported{reason}", self.where(key))
