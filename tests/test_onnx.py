@@ -23,7 +23,9 @@ from typer.testing import CliRunner  # noqa: E402
 import cnncalc  # noqa: E402
 from cnncalc.cli import app  # noqa: E402
 from cnncalc.errors import CnncalcError, SourceError, SpecError  # noqa: E402
-from cnncalc.readers.onnx import read_onnx  # noqa: E402
+from cnncalc.graph import Network  # noqa: E402
+from cnncalc.readers import ReadOptions  # noqa: E402
+from cnncalc.readers import read as read_source  # noqa: E402
 from cnncalc.report import Report  # noqa: E402
 from cnncalc.spec.network import load_text  # noqa: E402
 
@@ -55,6 +57,11 @@ def save(model: Any, tmp_path: Path, name: str = "model.onnx") -> str:
     path = tmp_path / name
     onnx.save(model, str(path))
     return str(path)
+
+
+def read_onnx(path: str, input_shape: tuple[int, ...] | None, *, skip_unknown: bool = False) -> Network:
+    """The network of an ONNX file, through the reader registry."""
+    return read_source(path, ReadOptions(input_shape, skip_unknown)).network
 
 
 def read(model: Any, tmp_path: Path, input_override: tuple[int, ...] | None = None, **kw: Any) -> Report:
@@ -373,7 +380,7 @@ def test_reshape_flatten_squeeze_and_shape_arithmetic(tmp_path: Path) -> None:
 def test_any_reshape_is_flatten_and_unflatten_layers() -> None:
     """Random pairs of shapes with the same number of elements: the layers chosen for the
     reshape, applied by cnncalc, give the target shape."""
-    from cnncalc.readers.onnx import _reshape_steps
+    from cnncalc.readers.onnx.handlers.tensor import reshape_steps
     from cnncalc.spec.build import build_layer
 
     rng = random.Random(7)
@@ -389,10 +396,10 @@ def test_any_reshape_is_flatten_and_unflatten_layers() -> None:
         if x == target:
             continue
         shape = x
-        for kind, args in _reshape_steps(x, target):
+        for kind, args in reshape_steps(x, target):
             layer, _ = build_layer(kind, [], [(k, v, None) for k, v in args.items()], None)
             shape = layer.apply(shape).output
-        assert shape == target, (x, target, _reshape_steps(x, target))
+        assert shape == target, (x, target, reshape_steps(x, target))
 
 
 def test_conv_transpose_pads_output_padding_and_output_shape(tmp_path: Path) -> None:
