@@ -3,17 +3,17 @@
 from typing import Literal
 
 from cnncalc.errors import GeometryError
-from cnncalc.layers.base import Geometry, Layer, Shape, fmt_shape, register
+from cnncalc.layers.base import Geometry, Layer, Shape, fmt_shape, nd_kinds
 
 
-class _Elementwise(Layer):
+class _Elementwise(Layer, abstract=True):
     """A layer that maps each element on its own: same shape, no parameters, no MACs."""
 
     def apply(self, x: Shape) -> Geometry:
         return Geometry(x)
 
 
-class _Inplace(_Elementwise):
+class _Inplace(_Elementwise, abstract=True):
     inplace: bool = False
 
 
@@ -26,88 +26,73 @@ def _dim_check(x: Shape, dim: int | None) -> None:
 # ---- activations without arguments of interest ------------------------------------------------
 
 
-@register
 class ReLU(_Inplace):
-    kind = "ReLU"
+    pass
 
 
-@register
 class ReLU6(_Inplace):
-    kind = "ReLU6"
+    pass
 
 
-@register
 class SELU(_Inplace):
-    kind = "SELU"
+    pass
 
 
-@register
 class SiLU(_Inplace):
-    kind = "SiLU"
+    pass
 
 
-@register
 class Mish(_Inplace):
-    kind = "Mish"
+    pass
 
 
-@register
 class Hardswish(_Inplace):
-    kind = "Hardswish"
+    pass
 
 
-@register
 class Hardsigmoid(_Inplace):
-    kind = "Hardsigmoid"
+    pass
 
 
-@register
 class Sigmoid(_Elementwise):
-    kind = "Sigmoid"
+    pass
 
 
-@register
 class Tanh(_Elementwise):
-    kind = "Tanh"
+    pass
 
 
-@register
 class LogSigmoid(_Elementwise):
-    kind = "LogSigmoid"
+    pass
 
 
-@register
 class Softsign(_Elementwise):
-    kind = "Softsign"
+    pass
 
 
-@register
 class Tanhshrink(_Elementwise):
-    kind = "Tanhshrink"
+    pass
 
 
 # ---- activations with arguments ---------------------------------------------------------------
 
 
-@register
 class LeakyReLU(_Elementwise):
-    kind = "LeakyReLU"
+    pass
 
     negative_slope: float = 0.01
     inplace: bool = False
 
 
-@register
 class ELU(_Elementwise):
-    kind = "ELU"
+    pass
 
     alpha: float = 1.0
     inplace: bool = False
 
 
-@register
 class CELU(_Elementwise):
-    kind = "CELU"
+    pass
 
     alpha: float = 1.0
     inplace: bool = False
@@ -118,16 +103,14 @@ class CELU(_Elementwise):
         return Geometry(x)
 
 
-@register
 class GELU(_Elementwise):
-    kind = "GELU"
+    pass
 
     approximate: Literal["none", "tanh"] = "none"
 
 
-@register
 class Hardtanh(_Elementwise):
-    kind = "Hardtanh"
+    pass
 
     min_val: float = -1.0
     max_val: float = 1.0
@@ -144,24 +127,21 @@ class Hardtanh(_Elementwise):
         return Geometry(x)
 
 
-@register
 class Softplus(_Elementwise):
-    kind = "Softplus"
+    pass
 
     beta: float = 1.0
     threshold: float = 20.0
 
 
-@register
 class Hardshrink(_Elementwise):
-    kind = "Hardshrink"
+    pass
 
     lambd: float = 0.5
 
 
-@register
 class Softshrink(_Elementwise):
-    kind = "Softshrink"
+    pass
 
     lambd: float = 0.5
 
@@ -171,20 +151,16 @@ class Softshrink(_Elementwise):
         return Geometry(x)
 
 
-@register
 class Threshold(_Elementwise):
-    kind = "Threshold"
+    pass
 
     threshold: float
     value: float
     inplace: bool = False
 
 
-@register
 class PReLU(Layer):
     """``PReLU(num_parameters=1)``: a learnt slope, shared or one per channel (axis 1)."""
-
-    kind = "PReLU"
 
     num_parameters: int = 1
     init: float = 0.25
@@ -199,7 +175,7 @@ class PReLU(Layer):
         return Geometry(x, self.num_parameters)
 
 
-class _Softmax(_Elementwise):
+class _Softmax(_Elementwise, abstract=True):
     dim: int | None = None
 
     def apply(self, x: Shape) -> Geometry:
@@ -207,24 +183,20 @@ class _Softmax(_Elementwise):
         return Geometry(x)
 
 
-@register
 class Softmax(_Softmax):
-    kind = "Softmax"
+    pass
 
 
-@register
 class LogSoftmax(_Softmax):
-    kind = "LogSoftmax"
+    pass
 
 
-@register
 class Softmin(_Softmax):
-    kind = "Softmin"
+    pass
 
 
-@register
 class Softmax2d(_Elementwise):
-    kind = "Softmax2d"
+    pass
 
     def apply(self, x: Shape) -> Geometry:
         if len(x) not in (3, 4):
@@ -235,7 +207,7 @@ class Softmax2d(_Elementwise):
 # ---- dropout: identity at inference, with PyTorch's checks ------------------------------------
 
 
-class _Dropout(_Elementwise):
+class _Dropout(_Elementwise, abstract=True):
     p: float = 0.5
     inplace: bool = False
 
@@ -248,40 +220,23 @@ class _Dropout(_Elementwise):
         return Geometry(x)
 
 
-@register
 class Dropout(_Dropout):
-    kind = "Dropout"
+    pass
 
 
-@register
-class Dropout1d(_Dropout):
-    kind = "Dropout1d"
-    ranks = (2, 3)
+# Dropout1d takes (N, C, L) or (C, L) only; Dropout2d and Dropout3d warn and accept any rank
+Dropout1d, Dropout2d, Dropout3d = nd_kinds(_Dropout, "Dropout", ranks=((2, 3), None, None))
 
 
-@register
-class Dropout2d(_Dropout):
-    kind = "Dropout2d"
-
-
-@register
-class Dropout3d(_Dropout):
-    kind = "Dropout3d"
-
-
-@register
 class AlphaDropout(_Dropout):
-    kind = "AlphaDropout"
+    pass
 
 
-@register
 class FeatureAlphaDropout(_Dropout):
-    kind = "FeatureAlphaDropout"
+    pass
 
 
-@register
 class Identity(_Elementwise):
     """``Identity(*args, **kwargs)``: accepts and ignores any arguments, as PyTorch does."""
 
-    kind = "Identity"
     ignores_arguments = True

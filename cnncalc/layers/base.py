@@ -4,7 +4,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -67,10 +67,17 @@ class Geometry:
     weights: int = 0
 
 
+# Every layer kind by lower-cased name and Lazy alias, filled as the kinds' classes are defined.
+REGISTRY: dict[str, type["Layer"]] = {}
+
+
 class Layer(BaseModel):
     """A layer kind: its fields are PyTorch's constructor arguments, in PyTorch's positional order.
 
-    Subclasses set ``kind`` (the canonical ``torch.nn`` class name) and implement :meth:`apply`.
+    A subclass is a kind, registered as it is defined, named ``kind`` (the canonical ``torch.nn``
+    class name, by default the class's own name), and implements :meth:`apply`. A family base
+    that only shares arithmetic is declared ``class ConvNd(Layer, abstract=True)`` and is no kind
+    of its own; :func:`nd_kinds` makes a family's 1d/2d/3d kinds.
     """
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
@@ -94,6 +101,16 @@ class Layer(BaseModel):
     # Merge layers (Add, Mul, Concat) take several inputs: the engine calls ``merge``.
     is_merge: ClassVar[bool] = False
 
+    def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if abstract:
+            return
+        if "kind" not in cls.__dict__:
+            cls.kind = cls.__name__
+        REGISTRY[cls.kind.lower()] = cls
+        if cls.lazy_alias:
+            REGISTRY[cls.lazy_alias.lower()] = cls
+
     def apply(self, x: Shape) -> Geometry:
         """Output shape, parameter count, MACs and spatial map for input shape ``x``."""
         raise NotImplementedError
@@ -103,15 +120,39 @@ class Layer(BaseModel):
         raise NotImplementedError
 
 
-REGISTRY: dict[str, type[Layer]] = {}
+L = TypeVar("L", bound=Layer)
 
 
-def register(cls: type[Layer]) -> type[Layer]:
-    """Class decorator: make a layer kind known under its name (case-insensitive)."""
-    REGISTRY[cls.kind.lower()] = cls
-    if cls.lazy_alias:
-        REGISTRY[cls.lazy_alias.lower()] = cls
-    return cls
+def nd_kinds(
+    family: type[L],
+    stem: str,
+    *,
+    lazy: bool = False,
+    dims: tuple[int, ...] = (1, 2, 3),
+    ranks: tuple[tuple[int, ...] | None, ...] | None = None,
+    **attrs: Any,
+) -> tuple[type[L], ...]:
+    """The kinds ``<stem>1d``, ``<stem>2d`` and ``<stem>3d`` of one family, registered:
+    ``Conv1d, Conv2d, Conv3d = nd_kinds(ConvNd, "Conv", lazy=True)``.
+
+    Each kind sets ``dims`` to its number of spatial axes, or, where the family tells its kinds
+    apart by input rank instead (BatchNorm1d takes 2D or 3D input), takes its entry of ``ranks``.
+    ``lazy`` adds the ``Lazy<kind>`` alias; ``attrs`` are class attributes the kinds share
+    (``pad_mode``).
+    """
+    metaclass: type[type] = type(family)  # pydantic's, which builds the model's fields
+    made = []
+    for i, n in enumerate(dims):
+        kind = f"{stem}{n}d"
+        namespace: dict[str, Any] = {"__module__": family.__module__, "__qualname__": kind, **attrs}
+        if ranks is None:
+            namespace["dims"] = n
+        else:
+            namespace["ranks"] = ranks[i]
+        if lazy:
+            namespace["lazy_alias"] = f"Lazy{kind}"
+        made.append(cast("type[L]", metaclass(kind, (family,), namespace)))
+    return tuple(made)
 
 
 # ---- helpers shared by the layer families -----------------------------------------------------

@@ -15,11 +15,11 @@ from cnncalc.layers.base import (
     Window,
     as_tuple,
     check_channels,
+    nd_kinds,
     non_negative,
     ntuple,
     numel,
     positive,
-    register,
     sliding_back,
     spatial_input,
 )
@@ -28,8 +28,10 @@ from cnncalc.layers.pad import pad_shape, pad_source
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
 
 
-def _check_groups(cin: int, cout: int, groups: int) -> None:
+def _check_channels_and_groups(cin: int, cout: int, groups: int) -> None:
     # torch/nn/modules/conv.py, ConvNd.__init__
+    if cout <= 0:
+        raise GeometryError(f"out_channels must be positive, got {cout}")
     if groups <= 0:
         raise GeometryError(f"groups must be a positive integer, got {groups}")
     if cin % groups:
@@ -38,7 +40,7 @@ def _check_groups(cin: int, cout: int, groups: int) -> None:
         raise GeometryError(f"out_channels ({cout}) must be divisible by groups ({groups})")
 
 
-class ConvNd(Layer):
+class ConvNd(Layer, abstract=True):
     """``torch.nn.Conv{1,2,3}d``: output = floor((L + 2p - d(k-1) - 1) / s) + 1 per axis."""
 
     dims = 2
@@ -75,9 +77,7 @@ class ConvNd(Layer):
         positive(k, "kernel_size")
         positive(s, "stride")
         positive(d, "dilation")
-        if self.out_channels <= 0:
-            raise GeometryError(f"out_channels must be positive, got {self.out_channels}")
-        _check_groups(cin, self.out_channels, self.groups)
+        _check_channels_and_groups(cin, self.out_channels, self.groups)
         sizes = x[ch + 1 :]
         if isinstance(self.padding, str):
             if self.padding == "same":
@@ -120,7 +120,7 @@ class ConvNd(Layer):
         return Geometry(y, params, numel(y) * per_out, rf, back, weights=self.out_channels * per_out)
 
 
-class _ConvTransposeNd(Layer):
+class _ConvTransposeNd(Layer, abstract=True):
     """``torch.nn.ConvTranspose{1,2,3}d``: output = (L-1)s - 2p + d(k-1) + output_padding + 1."""
 
     dims = 2
@@ -155,9 +155,7 @@ class _ConvTransposeNd(Layer):
         positive(d, "dilation")
         non_negative(p, "padding")
         non_negative(op, "output_padding")
-        if self.out_channels <= 0:
-            raise GeometryError(f"out_channels must be positive, got {self.out_channels}")
-        _check_groups(cin, self.out_channels, self.groups)
+        _check_channels_and_groups(cin, self.out_channels, self.groups)
         out_spatial = []
         for axis, size, ki, si, di, pi, oi in zip(AXIS_NAMES[n], x[ch + 1 :], k, s, d, p, op):
             # aten/src/ATen/native/ConvUtils.h: output padding must be smaller than stride or dilation
@@ -201,43 +199,5 @@ def _transposed_back(
     return back
 
 
-@register
-class Conv1d(ConvNd):
-    kind = "Conv1d"
-    lazy_alias = "LazyConv1d"
-    dims = 1
-
-
-@register
-class Conv2d(ConvNd):
-    kind = "Conv2d"
-    lazy_alias = "LazyConv2d"
-    dims = 2
-
-
-@register
-class Conv3d(ConvNd):
-    kind = "Conv3d"
-    lazy_alias = "LazyConv3d"
-    dims = 3
-
-
-@register
-class ConvTranspose1d(_ConvTransposeNd):
-    kind = "ConvTranspose1d"
-    lazy_alias = "LazyConvTranspose1d"
-    dims = 1
-
-
-@register
-class ConvTranspose2d(_ConvTransposeNd):
-    kind = "ConvTranspose2d"
-    lazy_alias = "LazyConvTranspose2d"
-    dims = 2
-
-
-@register
-class ConvTranspose3d(_ConvTransposeNd):
-    kind = "ConvTranspose3d"
-    lazy_alias = "LazyConvTranspose3d"
-    dims = 3
+Conv1d, Conv2d, Conv3d = nd_kinds(ConvNd, "Conv", lazy=True)
+ConvTranspose1d, ConvTranspose2d, ConvTranspose3d = nd_kinds(_ConvTransposeNd, "ConvTranspose", lazy=True)

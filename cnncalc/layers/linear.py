@@ -1,14 +1,12 @@
 """Fully connected layers: ``Linear`` on the last dimension, with any leading dimensions."""
 
 from cnncalc.errors import GeometryError
-from cnncalc.layers.base import Geometry, Layer, Shape, check_channels, numel, register
+from cnncalc.layers.base import Geometry, Layer, Shape, check_channels, numel
 
 
-@register
 class Linear(Layer):
     """``Linear(in_features, out_features)``: y = x W^T + b over the last dimension."""
 
-    kind = "Linear"
     lazy_alias = "LazyLinear"
     inferred = "in_features"
 

@@ -3,7 +3,7 @@
 from typing import ClassVar
 
 from cnncalc.errors import GeometryError
-from cnncalc.layers.base import Geometry, Layer, MergeBack, Shape, register
+from cnncalc.layers.base import Geometry, Layer, MergeBack, Shape
 
 
 def broadcast(xs: list[Shape], op: str) -> Shape:
@@ -26,7 +26,7 @@ def broadcast(xs: list[Shape], op: str) -> Shape:
     return tuple(out)
 
 
-class _Elementwise(Layer):
+class _Elementwise(Layer, abstract=True):
     """Element-wise merges: ``torch.add`` / ``torch.mul`` of all inputs, broadcast."""
 
     is_merge = True
@@ -48,27 +48,21 @@ class _Elementwise(Layer):
         return out, [back_for(x) for x in xs]
 
 
-@register
 class Add(_Elementwise):
     """``a + b (+ ...)``: a residual connection's merge; shapes equal or broadcastable."""
 
-    kind = "Add"
     verb = "add"
 
 
-@register
 class Mul(_Elementwise):
     """``a * b (* ...)``: gating such as squeeze-and-excitation; shapes equal or broadcastable."""
 
-    kind = "Mul"
     verb = "multiply"
 
 
-@register
 class Concat(Layer):
     """``torch.cat(inputs, dim)``: shapes equal except along ``dim`` (default 1, the channels)."""
 
-    kind = "Concat"
     is_merge = True
 
     dim: int = 1

@@ -11,12 +11,12 @@ from cnncalc.layers.base import (
     as_tuple,
     check_channels,
     fmt_shape,
-    register,
+    nd_kinds,
     spatial_input,
 )
 
 
-class _BatchNorm(Layer):
+class _BatchNorm(Layer, abstract=True):
     """``BatchNorm{1,2,3}d``: per-channel weight and bias (running statistics are buffers)."""
 
     inferred = "num_features"
@@ -57,7 +57,7 @@ def _affine(count: int, affine: bool, bias: bool) -> int:
     return (count + (count if bias else 0)) if affine else 0
 
 
-class _InstanceNorm(Layer):
+class _InstanceNorm(Layer, abstract=True):
     """``InstanceNorm{1,2,3}d``: affine parameters only with ``affine=True`` (off by default)."""
 
     inferred = "num_features"
@@ -87,11 +87,9 @@ class _InstanceNorm(Layer):
         return Geometry(x, _affine(c, self.affine, self.bias))
 
 
-@register
 class GroupNorm(Layer):
     """``GroupNorm(num_groups, num_channels)``: channels split into groups, per-channel affine."""
 
-    kind = "GroupNorm"
     inferred = "num_channels"
     keyword_only = ("bias",)
 
@@ -126,11 +124,8 @@ def _check_trailing(x: Shape, shape: tuple[int, ...]) -> None:
         )
 
 
-@register
 class LayerNorm(Layer):
     """``LayerNorm(normalized_shape)``: normalises the trailing dimensions; elementwise affine."""
-
-    kind = "LayerNorm"
 
     normalized_shape: IntOrTuple
     eps: float = 1e-5
@@ -143,11 +138,8 @@ class LayerNorm(Layer):
         return Geometry(x, _affine(math.prod(shape), self.elementwise_affine, self.bias))
 
 
-@register
 class RMSNorm(Layer):
     """``RMSNorm(normalized_shape)``: like LayerNorm, with a weight and no bias."""
-
-    kind = "RMSNorm"
 
     normalized_shape: IntOrTuple
     eps: float | None = None
@@ -159,11 +151,8 @@ class RMSNorm(Layer):
         return Geometry(x, math.prod(shape) if self.elementwise_affine else 0)
 
 
-@register
 class LocalResponseNorm(Layer):
     """``LocalResponseNorm(size)``: normalises across neighbouring channels; no parameters."""
-
-    kind = "LocalResponseNorm"
 
     size: int
     alpha: float = 1e-4
@@ -178,43 +167,8 @@ class LocalResponseNorm(Layer):
         return Geometry(x)
 
 
-@register
-class BatchNorm1d(_BatchNorm):
-    kind = "BatchNorm1d"
-    lazy_alias = "LazyBatchNorm1d"
-    ranks = (2, 3)
-
-
-@register
-class BatchNorm2d(_BatchNorm):
-    kind = "BatchNorm2d"
-    lazy_alias = "LazyBatchNorm2d"
-    ranks = (4,)
-
-
-@register
-class BatchNorm3d(_BatchNorm):
-    kind = "BatchNorm3d"
-    lazy_alias = "LazyBatchNorm3d"
-    ranks = (5,)
-
-
-@register
-class InstanceNorm1d(_InstanceNorm):
-    kind = "InstanceNorm1d"
-    lazy_alias = "LazyInstanceNorm1d"
-    dims = 1
-
-
-@register
-class InstanceNorm2d(_InstanceNorm):
-    kind = "InstanceNorm2d"
-    lazy_alias = "LazyInstanceNorm2d"
-    dims = 2
-
-
-@register
-class InstanceNorm3d(_InstanceNorm):
-    kind = "InstanceNorm3d"
-    lazy_alias = "LazyInstanceNorm3d"
-    dims = 3
+# torch/nn/modules/batchnorm.py _check_input_dim: BatchNorm1d takes (N, C) or (N, C, L)
+BatchNorm1d, BatchNorm2d, BatchNorm3d = nd_kinds(
+    _BatchNorm, "BatchNorm", lazy=True, ranks=((2, 3), (4,), (5,))
+)
+InstanceNorm1d, InstanceNorm2d, InstanceNorm3d = nd_kinds(_InstanceNorm, "InstanceNorm", lazy=True)

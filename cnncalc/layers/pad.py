@@ -7,7 +7,7 @@ Every padding layer is ``torch.nn.functional.pad`` with a fixed mode, so the rul
 from collections.abc import Callable
 
 from cnncalc.errors import GeometryError
-from cnncalc.layers.base import AXIS_NAMES, Geometry, Layer, Shape, Window, fmt_shape, register, sliding_back
+from cnncalc.layers.base import AXIS_NAMES, Geometry, Layer, Shape, Window, fmt_shape, nd_kinds, sliding_back
 
 # How each mode is named in messages.
 MODE_NAMES = {
@@ -88,7 +88,7 @@ def pad_source(mode: str) -> Callable[[int, int], int | None]:
     return {"reflect": reflect, "replicate": replicate, "circular": circular}.get(mode, constant)
 
 
-class _PadNd(Layer):
+class _PadNd(Layer, abstract=True):
     """Pads the last axes; ``padding`` is an int (every side of ``dims`` axes) or (left, right,
     top, bottom, front, back) — last axis first, as in ``torch.nn.functional.pad``."""
 
@@ -106,104 +106,14 @@ class _PadNd(Layer):
         return Geometry(y, spatial=tuple(Window(1, 1, left) for left in lefts), back=back)
 
 
-class _ConstantPadNd(_PadNd):
+class _ConstantPadNd(_PadNd, abstract=True):
     value: float
 
 
-@register
-class ZeroPad1d(_PadNd):
-    kind = "ZeroPad1d"
-    dims = 1
-
-
-@register
-class ZeroPad2d(_PadNd):
-    kind = "ZeroPad2d"
-    dims = 2
-
-
-@register
-class ZeroPad3d(_PadNd):
-    kind = "ZeroPad3d"
-    dims = 3
-
-
-@register
-class ConstantPad1d(_ConstantPadNd):
-    kind = "ConstantPad1d"
-    dims = 1
-
-
-@register
-class ConstantPad2d(_ConstantPadNd):
-    kind = "ConstantPad2d"
-    dims = 2
-
-
-@register
-class ConstantPad3d(_ConstantPadNd):
-    kind = "ConstantPad3d"
-    dims = 3
-
-
-@register
-class ReflectionPad1d(_PadNd):
-    kind = "ReflectionPad1d"
-    dims = 1
-    pad_mode = "reflect"
-
-
-@register
-class ReflectionPad2d(_PadNd):
-    kind = "ReflectionPad2d"
-    dims = 2
-    pad_mode = "reflect"
-
-
-@register
-class ReflectionPad3d(_PadNd):
-    kind = "ReflectionPad3d"
-    dims = 3
-    pad_mode = "reflect"
-
-
-@register
-class ReplicationPad1d(_PadNd):
-    kind = "ReplicationPad1d"
-    dims = 1
-    pad_mode = "replicate"
-
-
-@register
-class ReplicationPad2d(_PadNd):
-    kind = "ReplicationPad2d"
-    dims = 2
-    pad_mode = "replicate"
-
-
-@register
-class ReplicationPad3d(_PadNd):
-    kind = "ReplicationPad3d"
-    dims = 3
-    pad_mode = "replicate"
-
-
-@register
-class CircularPad1d(_PadNd):
-    kind = "CircularPad1d"
-    dims = 1
-    pad_mode = "circular"
-
-
-@register
-class CircularPad2d(_PadNd):
-    kind = "CircularPad2d"
-    dims = 2
-    pad_mode = "circular"
-
-
-@register
-class CircularPad3d(_PadNd):
-    kind = "CircularPad3d"
-    dims = 3
-    pad_mode = "circular"
+ZeroPad1d, ZeroPad2d, ZeroPad3d = nd_kinds(_PadNd, "ZeroPad")
+ConstantPad1d, ConstantPad2d, ConstantPad3d = nd_kinds(_ConstantPadNd, "ConstantPad")
+ReflectionPad1d, ReflectionPad2d, ReflectionPad3d = nd_kinds(_PadNd, "ReflectionPad", pad_mode="reflect")
+ReplicationPad1d, ReplicationPad2d, ReplicationPad3d = nd_kinds(
+    _PadNd, "ReplicationPad", pad_mode="replicate"
+)
+CircularPad1d, CircularPad2d, CircularPad3d = nd_kinds(_PadNd, "CircularPad", pad_mode="circular")

@@ -11,11 +11,11 @@ from cnncalc.layers.base import (
     Layer,
     Shape,
     Window,
+    nd_kinds,
     non_negative,
     nonempty,
     ntuple,
     positive,
-    register,
     sliding_back,
     spatial_input,
 )
@@ -43,7 +43,7 @@ def pooled_size(axis: str, size: int, k: int, s: int, p: int, d: int, ceil_mode:
     return out
 
 
-class _WindowPool(Layer):
+class _WindowPool(Layer, abstract=True):
     """Shared arithmetic of MaxPool, AvgPool and LPPool: a window slid over each channel."""
 
     dims = 2
@@ -87,7 +87,7 @@ class _WindowPool(Layer):
         return Geometry(x[: ch + 1] + tuple(out), spatial=rf, back=back)
 
 
-class _MaxPoolNd(_WindowPool):
+class _MaxPoolNd(_WindowPool, abstract=True):
     kernel_size: IntOrTuple
     stride: IntOrTuple | None = None
     padding: IntOrTuple = 0
@@ -101,7 +101,7 @@ class _MaxPoolNd(_WindowPool):
         return self._pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
 
 
-class _AvgPoolNd(_WindowPool):
+class _AvgPoolNd(_WindowPool, abstract=True):
     kernel_size: IntOrTuple
     stride: IntOrTuple | None = None
     padding: IntOrTuple = 0
@@ -114,7 +114,7 @@ class _AvgPoolNd(_WindowPool):
         )
 
 
-class _AvgPoolDivisor(_AvgPoolNd):
+class _AvgPoolDivisor(_AvgPoolNd, abstract=True):
     divisor_override: int | None = None
 
     def apply(self, x: Shape) -> Geometry:
@@ -123,7 +123,7 @@ class _AvgPoolDivisor(_AvgPoolNd):
         return super().apply(x)
 
 
-class _LPPoolNd(_WindowPool):
+class _LPPoolNd(_WindowPool, abstract=True):
     """``LPPool``: average pooling of x**p without padding, then a power (torch/nn/functional.py)."""
 
     norm_type: float
@@ -141,7 +141,7 @@ class _LPPoolNd(_WindowPool):
         return self._pool(x, kernel, self.stride, 0, 1, self.ceil_mode, kernel_fits=self.dims == 3)
 
 
-class _AdaptivePoolNd(Layer):
+class _AdaptivePoolNd(Layer, abstract=True):
     """Adaptive pooling: output size given; unit i pools input [floor(iL/o), ceil((i+1)L/o))."""
 
     dims = 2
@@ -186,95 +186,14 @@ def adaptive_windows(sizes: Shape, out: Shape) -> tuple[tuple[Window, ...], Back
     return tuple(windows), back
 
 
-class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd, abstract=True):
     return_indices: bool = False
 
 
-@register
-class MaxPool1d(_MaxPoolNd):
-    kind = "MaxPool1d"
-    dims = 1
-
-
-@register
-class MaxPool2d(_MaxPoolNd):
-    kind = "MaxPool2d"
-    dims = 2
-
-
-@register
-class MaxPool3d(_MaxPoolNd):
-    kind = "MaxPool3d"
-    dims = 3
-
-
-@register
-class AvgPool1d(_AvgPoolNd):
-    kind = "AvgPool1d"
-    dims = 1
-
-
-@register
-class AvgPool2d(_AvgPoolDivisor):
-    kind = "AvgPool2d"
-    dims = 2
-
-
-@register
-class AvgPool3d(_AvgPoolDivisor):
-    kind = "AvgPool3d"
-    dims = 3
-
-
-@register
-class LPPool1d(_LPPoolNd):
-    kind = "LPPool1d"
-    dims = 1
-
-
-@register
-class LPPool2d(_LPPoolNd):
-    kind = "LPPool2d"
-    dims = 2
-
-
-@register
-class LPPool3d(_LPPoolNd):
-    kind = "LPPool3d"
-    dims = 3
-
-
-@register
-class AdaptiveAvgPool1d(_AdaptivePoolNd):
-    kind = "AdaptiveAvgPool1d"
-    dims = 1
-
-
-@register
-class AdaptiveAvgPool2d(_AdaptivePoolNd):
-    kind = "AdaptiveAvgPool2d"
-    dims = 2
-
-
-@register
-class AdaptiveAvgPool3d(_AdaptivePoolNd):
-    kind = "AdaptiveAvgPool3d"
-    dims = 3
-
-
-@register
-class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
-    kind = "AdaptiveMaxPool1d"
-    dims = 1
-
-
-@register
-class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
-    kind = "AdaptiveMaxPool2d"
-    dims = 2
-
-
-@register
-class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
-    kind = "AdaptiveMaxPool3d"
-    dims = 3
+MaxPool1d, MaxPool2d, MaxPool3d = nd_kinds(_MaxPoolNd, "MaxPool")
+# AvgPool1d has no divisor_override (torch.nn.AvgPool1d), AvgPool2d and AvgPool3d do
+(AvgPool1d,) = nd_kinds(_AvgPoolNd, "AvgPool", dims=(1,))
+AvgPool2d, AvgPool3d = nd_kinds(_AvgPoolDivisor, "AvgPool", dims=(2, 3))
+LPPool1d, LPPool2d, LPPool3d = nd_kinds(_LPPoolNd, "LPPool")
+AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d = nd_kinds(_AdaptivePoolNd, "AdaptiveAvgPool")
+AdaptiveMaxPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool3d = nd_kinds(_AdaptiveMaxPoolNd, "AdaptiveMaxPool")

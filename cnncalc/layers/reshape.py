@@ -5,7 +5,7 @@ from fractions import Fraction
 from typing import Literal
 
 from cnncalc.errors import GeometryError
-from cnncalc.layers.base import AXIS_NAMES, Back, Geometry, Layer, Shape, Spatial, Window, fmt_shape, register
+from cnncalc.layers.base import AXIS_NAMES, Back, Geometry, Layer, Shape, Spatial, Window, fmt_shape
 from cnncalc.layers.pool import adaptive_windows
 
 
@@ -17,11 +17,8 @@ def _axis(dim: int, rank: int) -> int:
     return dim + r if dim < 0 else dim
 
 
-@register
 class Flatten(Layer):
     """``Flatten(start_dim=1, end_dim=-1)``: merge axes start..end into one."""
-
-    kind = "Flatten"
 
     start_dim: int = 1
     end_dim: int = -1
@@ -41,11 +38,8 @@ class Flatten(Layer):
         return Geometry(x[:start] + (merged,) + x[end + 1 :], spatial=spatial)
 
 
-@register
 class Unflatten(Layer):
     """``Unflatten(dim, unflattened_size)``: split one axis into several (one may be -1)."""
-
-    kind = "Unflatten"
 
     dim: int
     unflattened_size: tuple[int, ...]
@@ -74,11 +68,8 @@ class Unflatten(Layer):
         return Geometry(x[:dim] + sizes + x[dim + 1 :], spatial="unknown")
 
 
-@register
 class PixelShuffle(Layer):
     """``PixelShuffle(r)``: (*, C·r², H, W) → (*, C, H·r, W·r)."""
-
-    kind = "PixelShuffle"
 
     upscale_factor: int
 
@@ -101,11 +92,8 @@ class PixelShuffle(Layer):
         )
 
 
-@register
 class PixelUnshuffle(Layer):
     """``PixelUnshuffle(r)``: (*, C, H·r, W·r) → (*, C·r², H, W)."""
-
-    kind = "PixelUnshuffle"
 
     downscale_factor: int
 
@@ -129,11 +117,8 @@ class PixelUnshuffle(Layer):
         )
 
 
-@register
 class ChannelShuffle(Layer):
     """``ChannelShuffle(groups)``: permutes channels (axis 1); the shape is unchanged."""
-
-    kind = "ChannelShuffle"
 
     groups: int
 
@@ -151,7 +136,7 @@ UpsampleMode = Literal["nearest", "linear", "bilinear", "bicubic", "trilinear", 
 _MODE_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 
 
-class _Resize(Layer):
+class _Resize(Layer, abstract=True):
     """``torch.nn.functional.interpolate``'s size rules."""
 
     def _resize(
@@ -265,11 +250,8 @@ def _interpolation(
     return windows, interpolate
 
 
-@register
 class Upsample(_Resize):
     """``Upsample(size=None, scale_factor=None, mode='nearest')``."""
-
-    kind = "Upsample"
 
     size: int | tuple[int, ...] | None = None
     scale_factor: float | tuple[float, ...] | None = None
@@ -283,11 +265,8 @@ class Upsample(_Resize):
         )
 
 
-@register
 class UpsamplingNearest2d(_Resize):
     """``UpsamplingNearest2d``: Upsample with mode='nearest'."""
-
-    kind = "UpsamplingNearest2d"
 
     size: int | tuple[int, ...] | None = None
     scale_factor: float | tuple[float, ...] | None = None
@@ -296,11 +275,8 @@ class UpsamplingNearest2d(_Resize):
         return self._resize(x, self.size, self.scale_factor, "nearest", None)
 
 
-@register
 class UpsamplingBilinear2d(_Resize):
     """``UpsamplingBilinear2d``: Upsample with mode='bilinear', align_corners=True."""
-
-    kind = "UpsamplingBilinear2d"
 
     size: int | tuple[int, ...] | None = None
     scale_factor: float | tuple[float, ...] | None = None
@@ -309,7 +285,6 @@ class UpsamplingBilinear2d(_Resize):
         return self._resize(x, self.size, self.scale_factor, "bilinear", True)
 
 
-@register
 class Narrow(Layer):
     """``torch.narrow(x, dim, start, length)`` as a layer: keep ``length`` entries of one axis.
 
@@ -317,8 +292,6 @@ class Narrow(Layer):
     ``torch.narrow``: ``start`` may be negative (counted from the end), ``length`` >= 0 and
     ``start + length`` within the axis.
     """
-
-    kind = "Narrow"
 
     dim: int
     start: int
