@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cnncalc.graph import DTYPE_BYTES
 from cnncalc.layers import kinds
 
 SCHEMA_ID = "https://cnncalc.invalid/schema/cnncalc.schema.json"
@@ -13,35 +14,37 @@ FROM = {
     "description": "the layer(s) feeding this one, by name ('input' is the network input)",
 }
 LAYER_LIST = {"type": "array", "items": {"$ref": "#/$defs/layer"}}
+
+
+def _block(kind: str, description: str, members: dict[str, Any]) -> dict[str, Any]:
+    """A block mapping: ``type``, ``name``, ``trainable``, ``from`` and its own members, of which
+    the first is required."""
+    return {
+        "type": "object",
+        "description": description,
+        "properties": {
+            "type": {"enum": [kind, kind.lower()]},
+            "name": {"type": "string"},
+            "trainable": {"type": "boolean"},
+            "from": FROM,
+            **members,
+        },
+        "required": ["type", next(iter(members))],
+        "additionalProperties": False,
+    }
+
+
 BLOCKS: dict[str, Any] = {
-    "Residual": {
-        "type": "object",
-        "description": "body(x) + shortcut(x); the shortcut defaults to the identity",
-        "properties": {
-            "type": {"enum": ["Residual", "residual"]},
-            "name": {"type": "string"},
-            "trainable": {"type": "boolean"},
-            "from": FROM,
-            "body": LAYER_LIST,
-            "shortcut": LAYER_LIST,
-        },
-        "required": ["type", "body"],
-        "additionalProperties": False,
-    },
-    "Sequential": {
-        "type": "object",
-        "description": "a named group of layers; repeat: N makes N copies with their own parameters",
-        "properties": {
-            "type": {"enum": ["Sequential", "sequential"]},
-            "name": {"type": "string"},
-            "trainable": {"type": "boolean"},
-            "from": FROM,
-            "layers": LAYER_LIST,
-            "repeat": {"type": "integer", "minimum": 1, "default": 1},
-        },
-        "required": ["type", "layers"],
-        "additionalProperties": False,
-    },
+    "Residual": _block(
+        "Residual",
+        "body(x) + shortcut(x); the shortcut defaults to the identity",
+        {"body": LAYER_LIST, "shortcut": LAYER_LIST},
+    ),
+    "Sequential": _block(
+        "Sequential",
+        "a named group of layers; repeat: N makes N copies with their own parameters",
+        {"layers": LAYER_LIST, "repeat": {"type": "integer", "minimum": 1, "default": 1}},
+    ),
 }
 
 
@@ -92,23 +95,7 @@ def network_schema() -> dict[str, Any]:
                 "description": "input tensor shape as passed to PyTorch, batch first",
             },
             "dtype": {
-                "enum": [
-                    "float32",
-                    "float",
-                    "float64",
-                    "double",
-                    "float16",
-                    "half",
-                    "bfloat16",
-                    "float8_e4m3fn",
-                    "float8_e5m2",
-                    "int8",
-                    "uint8",
-                    "int16",
-                    "int32",
-                    "int64",
-                    "bool",
-                ],
+                "enum": list(DTYPE_BYTES),
                 "default": "float32",
             },
             "layers": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/layer"}},
