@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer import Abort
@@ -30,6 +27,29 @@ except ImportError:  # earlier typer runs on click itself
 from cnncalc import __version__
 from cnncalc.errors import ArgumentError, CnncalcError, LimitError, Position, SourceError, SpecError
 from cnncalc.limits import Limits
+from cnncalc.options import (
+    ColorOpt,
+    DebugOpt,
+    InputOpt,
+    ListFormatOpt,
+    OutputOpt,
+    OutputOptions,
+    ShapeFormatOpt,
+    SkipUnknownOpt,
+    Sources,
+    TableFormatOpt,
+    WidthOpt,
+    complete_source,
+    parse_input_option,
+    parse_unit_option,
+)
+
+if TYPE_CHECKING:
+    from cnncalc.readers import ReadOptions
+    from cnncalc.report import Report
+
+# complete_source: the shell completion of SOURCE, named here for scripts that import it
+__all__ = ["app", "complete_source", "main"]
 
 
 class _OneLineErrors(TyperGroup):
@@ -69,72 +89,6 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
-    """Output formats."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-
-
-def complete_source(incomplete: str) -> list[str]:
-    """Shell completion for SOURCE: network files and directories, and layer type names."""
-    import glob
-
-    from cnncalc.layers import kinds
-    from cnncalc.readers import FILE_SUFFIXES
-
-    names = [cls.kind for cls in kinds()] + [cls.lazy_alias for cls in kinds() if cls.lazy_alias]
-    layers = [n for n in names if n.lower().startswith(incomplete.lower())] if "(" not in incomplete else []
-    paths = [
-        p + ("/" if os.path.isdir(p) else "")
-        for p in sorted(glob.glob(glob.escape(incomplete) + "*"))
-        if os.path.isdir(p) or p.lower().endswith(FILE_SUFFIXES)
-    ]
-    return paths + sorted(layers)
-
-
-Sources = Annotated[
-    list[str],
-    typer.Argument(
-        autocompletion=complete_source,
-        help="Network files (.yaml, '-' for stdin) or inline layers in call form, "
-        "e.g. \"Conv2d(3, 16, 3)\" (several, or separated by ';').",
-        metavar="SOURCE",
-        show_default=False,
-    ),
-]
-InputOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--input", "-i", help="Input shape, e.g. 1,3,224,224 (overrides the file's).", show_default=False
-    ),
-]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-OutputOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--output", "-o", help="Write to this file (atomically) instead of stdout.", show_default=False
-    ),
-]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback on errors.")]
-SkipUnknownOpt = Annotated[
-    bool,
-    typer.Option(
-        "--skip-unknown",
-        help="ONNX: read an unsupported operator as Identity where shape inference shows it keeps the shape.",
-    ),
-]
-WidthOpt = Annotated[
-    int | None,
-    typer.Option("--width", help="Table width in characters (default: the terminal's).", show_default=False),
-]
-ColorOpt = Annotated[
-    bool, typer.Option("--color/--no-color", help="Colour in tables (NO_COLOR is respected).")
-]
-
-
 def _located(exc: CnncalcError) -> CnncalcError:
     """Errors of the library that name a limit or an argument, said in the command line's terms."""
     if isinstance(exc, LimitError):
@@ -148,10 +102,12 @@ def _located(exc: CnncalcError) -> CnncalcError:
     return exc
 
 
-def _fail(exc: CnncalcError, fmt: Format | None) -> None:
+def _fail(exc: CnncalcError, json_errors: bool) -> None:
     """The single error exit: one line on stderr (JSON with --format json), exit code 2."""
     exc = _located(exc)
-    if fmt is Format.json:
+    if json_errors:
+        from cnncalc.render.jsonout import error_json
+
         pos = exc.position
         error = {
             "message": exc.message,
@@ -160,63 +116,33 @@ def _fail(exc: CnncalcError, fmt: Format | None) -> None:
             "column": pos.column if pos else None,
             "layer": exc.layer,
         }
-        sys.stderr.write(json.dumps({"error": error}) + "\n")
+        sys.stderr.write(error_json(error))
     else:
         sys.stderr.write(f"{exc}\n")
     raise typer.Exit(2)
 
 
 @contextlib.contextmanager
-def _errors(debug: bool, fmt: Format | None = None) -> Iterator[None]:
+def _errors(debug: bool, out: OutputOptions | None = None) -> Iterator[None]:
     try:
         yield
     except CnncalcError as exc:
         if debug:
             raise
-        _fail(exc, fmt)
+        _fail(exc, out is not None and out.json_errors)
 
 
-def _write(text: str, output: Path | None) -> None:
-    """Write to stdout, or to ``output`` through a temporary file renamed into place."""
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    folder = output.parent if str(output.parent) else Path(".")
-    if not folder.is_dir():
-        raise SourceError(f"cannot write: directory {str(folder)!r} does not exist", Position(str(output)))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
+def _emit(result: object, out: OutputOptions) -> None:
+    """Render a command's result in the chosen format and write it where it goes."""
+    from cnncalc.render import render
+    from cnncalc.render.output import emit
+
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, output)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _color(color: bool) -> bool:
-    return color and not os.environ.get("NO_COLOR")
-
-
-def _show(renderables: list[Any], output: Path | None, width: int | None, color: bool) -> None:
-    """Print rich renderables to the terminal, or as plain text to ``--output`` and pipes."""
-    from cnncalc.render.table import to_text
-
-    if output is not None:
-        _write(to_text(renderables, width or 100, color=False), output)
-        return
-    if not sys.stdout.isatty():
-        env_width = os.environ.get("COLUMNS", "")
-        fallback = int(env_width) if env_width.isdigit() else 80
-        _write(to_text(renderables, width or fallback, color=False), None)
-        return
-    from rich.console import Console
-
-    console = Console(width=width, no_color=not _color(color), highlight=False)
-    for item in renderables:
-        console.print(item)
+        rendered = render(result, out.chosen)
+    except CnncalcError as exc:
+        # a format that cannot show this result (Darknet's list of a YAML network, say)
+        raise exc.located(Position("<option --format>")) from None
+    emit(rendered, out.output, out.width, out.color)
 
 
 def _version(value: bool) -> None:
@@ -246,10 +172,9 @@ def _main(
     ctx.obj = Limits(max_layers, max_depth)
 
 
-def _options(ctx: typer.Context, input_shape: str | None, skip_unknown: bool = False) -> Any:
+def _options(ctx: typer.Context, input_shape: str | None, skip_unknown: bool = False) -> ReadOptions:
     """The readers' options for this command: --input, --skip-unknown and the run's limits."""
     from cnncalc.readers import ReadOptions
-    from cnncalc.sources import parse_input_option
 
     root = ctx.find_root().obj
     limits = root if isinstance(root, Limits) else Limits()
@@ -258,7 +183,7 @@ def _options(ctx: typer.Context, input_shape: str | None, skip_unknown: bool = F
 
 def _load(
     ctx: typer.Context, sources: list[str], input_shape: str | None, skip_unknown: bool = False
-) -> list[Any]:
+) -> list[Report]:
     from cnncalc.engine.analyze import analyze
     from cnncalc.sources import load_sources
 
@@ -267,14 +192,14 @@ def _load(
 
 @app.command(
     epilog="Examples:\n\n  cnncalc shape examples/vgg16.yaml\n\n"
-    "  cnncalc shape examples/yolov3-tiny.cfg --darknet\n\n"
+    "  cnncalc shape examples/yolov3-tiny.cfg --format darknet\n\n"
     '  cnncalc shape -i 4,2,3,5 "Conv2d(2, 3, kernel_size=(3, 5), padding=(1, 2))" --format json'
 )
 def shape(
     ctx: typer.Context,
     sources: Sources,
     input: InputOpt = None,
-    format: FormatOpt = Format.table,
+    format: ShapeFormatOpt = None,
     output: OutputOpt = None,
     flops: Annotated[bool, typer.Option("--flops", help="Show FLOPs (2 × MACs) instead of MACs.")] = False,
     plot: Annotated[
@@ -295,9 +220,7 @@ def shape(
     ] = None,
     darknet: Annotated[
         bool,
-        typer.Option(
-            "--darknet", help="Darknet's own layer list for a .cfg network: columns, BFLOPs, total."
-        ),
+        typer.Option("--darknet", help="Short for --format darknet: Darknet's own layer list of a .cfg."),
     ] = False,
     width: WidthOpt = None,
     color: ColorOpt = True,
@@ -305,36 +228,25 @@ def shape(
     debug: DebugOpt = False,
 ) -> None:
     """Output shape, parameters, MACs and memory of every layer, and the totals."""
-    with _errors(debug, format):
-        if darknet:
-            from cnncalc.engine.analyze import analyze
-            from cnncalc.render.darknet import darknet_table
-            from cnncalc.sources import load_sources
+    from cnncalc.engine.analyze import analyze
+    from cnncalc.render import Shapes
+    from cnncalc.sources import load_reads
 
-            networks = load_sources(sources, _options(ctx, input))
-            _write("".join(darknet_table(analyze(net), net) for net in networks), output)
-            return
-        reports = _load(ctx, sources, input, skip_unknown)
+    out = OutputOptions(format, output, width, color)
+    with _errors(debug, out):
+        if darknet:
+            if format not in (None, "darknet"):
+                raise ArgumentError(
+                    f"--darknet is short for --format darknet, not --format {format}", "darknet"
+                )
+            out = OutputOptions("darknet", output, width, color)
+        reads = load_reads(sources, _options(ctx, input, skip_unknown))
+        reports = tuple(analyze(r.network) for r in reads)
         if plot is not None:
             from cnncalc.render.plot import plot_cost
 
             plot_cost(reports[0], plot, flops)
-        if format is Format.table:
-            from cnncalc.render.table import shape_tables
-
-            _show(shape_tables(reports, flops, depth), output, width, color)
-        elif format is Format.json:
-            from cnncalc.render import jsonout
-
-            _write(jsonout.render(reports, flops), output)
-        elif format is Format.csv:
-            from cnncalc.render import csvout
-
-            _write(csvout.render(reports, flops), output)
-        else:
-            from cnncalc.render import markdown
-
-            _write(markdown.render(reports, flops), output)
+        _emit(Shapes(reports, flops, depth, tuple(r.extras for r in reads)), out)
 
 
 @app.command(
@@ -352,7 +264,7 @@ def receptive_field(
         typer.Option(
             "--unit",
             "-u",
-            help="A unit's position, one index per spatial axis, e.g. 3,4.",
+            help="A unit's position, one index per spatial axis, e.g. 3,4 (shown as table or json).",
             show_default=False,
         ),
     ] = None,
@@ -374,7 +286,7 @@ def receptive_field(
             "--plot", help="Also draw field size and stride per layer to this .png/.svg.", show_default=False
         ),
     ] = None,
-    format: FormatOpt = Format.table,
+    format: TableFormatOpt = None,
     output: OutputOpt = None,
     width: WidthOpt = None,
     color: ColorOpt = True,
@@ -383,41 +295,26 @@ def receptive_field(
 ) -> None:
     """Receptive field of every layer (size, effective stride and padding), or one unit's input region."""
     from cnncalc.engine.analyze import analyze, unit_region
-    from cnncalc.sources import load_sources, parse_unit_option
+    from cnncalc.render import Fields, Unit
+    from cnncalc.sources import load_sources
 
-    with _errors(debug, format):
+    out = OutputOptions(format, output, width, color)
+    with _errors(debug, out):
         networks = load_sources(sources, _options(ctx, input, skip_unknown))
-        reports = [analyze(net) for net in networks]
+        reports = tuple(analyze(net) for net in networks)
         if plot is not None:
             from cnncalc.render.plot import plot_receptive_field
 
             plot_receptive_field(reports[0], plot)
         if unit is None and not show:
-            if format is Format.json:
-                from cnncalc.render import jsonout
-
-                _write(jsonout.render(reports), output)
-            elif format is Format.table:
-                from cnncalc.render.rf import rf_tables
-
-                _show(rf_tables(reports), output, width, color)
-            else:
-                from cnncalc.render.rf import rf_csv, rf_markdown
-
-                _write(rf_csv(reports) if format is Format.csv else rf_markdown(reports), output)
+            _emit(Fields(reports), out)
             return
         if len(networks) != 1:
             raise SpecError("--unit and --show take one network", Position(f"<arg {2}>"))
         coords = parse_unit_option(unit) if unit is not None else None
         region = unit_region(networks[0], coords, layer)
-        if format is Format.json:
-            _write(json.dumps(region.to_dict(), indent=2) + "\n", output)
-            return
-        from cnncalc.render.rf import picture, unit_lines
-
         columns = width or shutil.get_terminal_size((80, 24)).columns
-        items = unit_lines(region, reports[0]) + (picture(region, columns) if show else [])
-        _show(items, output, width, color)
+        _emit(Unit(region, reports[0], show, columns), out)
 
 
 @app.command(
@@ -431,7 +328,7 @@ def equiv(
     ],
     b: Annotated[str, typer.Argument(help="The other network, the same way.", show_default=False)],
     input: InputOpt = None,
-    format: FormatOpt = Format.table,
+    format: TableFormatOpt = None,
     output: OutputOpt = None,
     width: WidthOpt = None,
     color: ColorOpt = True,
@@ -441,20 +338,17 @@ def equiv(
     """Compare two designs: exit 0 when output shape and receptive field agree, 1 when not."""
     from cnncalc.engine.analyze import analyze
     from cnncalc.engine.compare import equivalence
+    from cnncalc.render import Compared
     from cnncalc.sources import load_one
 
-    with _errors(debug, format):
+    out = OutputOptions(format, output, width, color)
+    with _errors(debug, out):
         options = _options(ctx, input, skip_unknown)
         result = equivalence(
             analyze(load_one(a, options, "<arg 1>").network),
             analyze(load_one(b, options, "<arg 2>").network),
         )
-        if format is Format.json:
-            _write(json.dumps(result.to_dict(), indent=2) + "\n", output)
-        else:
-            from cnncalc.render.compare import equiv_table
-
-            _show(equiv_table(result, result.a.name or a, result.b.name or b), output, width, color)
+        _emit(Compared(result, result.a.name or a, result.b.name or b), out)
     if not result.equivalent:
         raise typer.Exit(1)
 
@@ -464,7 +358,7 @@ def dense(
     ctx: typer.Context,
     sources: Sources,
     input: InputOpt = None,
-    format: FormatOpt = Format.table,
+    format: TableFormatOpt = None,
     output: OutputOpt = None,
     width: WidthOpt = None,
     color: ColorOpt = True,
@@ -473,19 +367,13 @@ def dense(
 ) -> None:
     """Each convolution's weights against a fully connected layer mapping the same tensors."""
     from cnncalc.engine.compare import dense as compare_dense
+    from cnncalc.render import Dense
     from cnncalc.sources import load_sources
 
-    with _errors(debug, format):
-        results = [compare_dense(net) for net in load_sources(sources, _options(ctx, input, skip_unknown))]
-        if format is Format.json:
-            from cnncalc.report import dumps
-
-            items = [r.to_dict() for r in results]
-            _write(dumps(items[0] if len(items) == 1 else items) + "\n", output)
-        else:
-            from cnncalc.render.compare import dense_table
-
-            _show([item for r in results for item in dense_table(r)], output, width, color)
+    out = OutputOptions(format, output, width, color)
+    with _errors(debug, out):
+        networks = load_sources(sources, _options(ctx, input, skip_unknown))
+        _emit(Dense(tuple(compare_dense(net) for net in networks)), out)
 
 
 @app.command(
@@ -514,6 +402,7 @@ def convert(
 ) -> None:
     """Write the cnncalc YAML equivalent of a network (Darknet, ONNX, PyTorch or YAML)."""
     from cnncalc.readers import read
+    from cnncalc.render.output import write
     from cnncalc.spec.export import network_yaml
 
     with _errors(debug):
@@ -531,7 +420,7 @@ def convert(
             assert source is not None
             network = read(source, options).network
             origin = source
-        _write(network_yaml(network, origin), output)
+        write(network_yaml(network, origin), output)
 
 
 @app.command(epilog="Example:\n\n  cnncalc check examples/*.yaml")
@@ -554,26 +443,26 @@ def layers(
     match: Annotated[
         str | None, typer.Argument(help="Only kinds whose name contains this.", show_default=False)
     ] = None,
-    format: FormatOpt = Format.table,
+    format: ListFormatOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Every supported layer type with its arguments and defaults, in PyTorch's order."""
-    from cnncalc.spec.catalogue import catalogue, signature
+    from cnncalc.render import Catalogue
+    from cnncalc.spec.catalogue import catalogue
 
-    with _errors(debug, format):
-        entries = [e for e in catalogue() if match is None or match.lower() in e.kind.lower()]
-        if format is Format.json:
-            _write(json.dumps([e.to_dict() for e in entries], indent=2) + "\n", None)
-        else:
-            _write("".join(signature(e) + "\n" for e in entries), None)
+    out = OutputOptions(format)
+    with _errors(debug, out):
+        entries = tuple(e for e in catalogue() if match is None or match.lower() in e.kind.lower())
+        _emit(Catalogue(entries), out)
 
 
 @app.command(epilog="Example:\n\n  cnncalc schema > cnncalc.schema.json")
 def schema() -> None:
     """The JSON Schema of the network file, for editors with a YAML language server."""
+    from cnncalc.render import Schema
     from cnncalc.spec.schema import network_schema
 
-    _write(json.dumps(network_schema(), indent=2) + "\n", None)
+    _emit(Schema(network_schema()), OutputOptions("json"))
 
 
 def main() -> None:

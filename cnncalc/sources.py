@@ -48,36 +48,3 @@ def load_one(arg: str, options: ReadOptions, label: str) -> Read:
     if looks_like_file(arg):
         return read(arg, options)
     return Read(network_from_calls([arg], options.input_shape, [label], options.limits))
-
-
-def parse_unit_option(text: str) -> tuple[int, ...]:
-    """``--unit 3,4``: one non-negative index per spatial axis."""
-    try:
-        unit = tuple(int(p) for p in text.replace(" ", "").split(","))
-    except ValueError:
-        unit = ()
-    if not unit or any(u < 0 for u in unit):
-        raise SpecError(
-            f"--unit must be non-negative integers separated by commas, e.g. 3,4; got {text!r}",
-            Position("<option --unit>"),
-        )
-    return unit
-
-
-def parse_input_option(text: str | None) -> tuple[int, ...] | None:
-    """``--input 1,3,224,224`` (or ``1x3x224x224``, or with brackets): positive integers; None
-    when the option was not given."""
-    if text is None:
-        return None
-    cleaned = text.strip().strip("[]()").strip()
-    parts = cleaned.split(",") if "," in cleaned else cleaned.split("x")
-    try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        dims = ()
-    if not dims or any(d <= 0 for d in dims):
-        raise SpecError(
-            f"--input must be positive integers separated by commas, e.g. 1,3,224,224; got {text!r}",
-            Position("<option --input>"),
-        )
-    return dims

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 
 from cnncalc.report import Report
+
+if TYPE_CHECKING:
+    from cnncalc.render import Shapes
 
 COLUMNS = [
     "network",
@@ -21,8 +25,18 @@ COLUMNS = [
 ]
 
 
-def _dims(shape: tuple[int, ...]) -> str:
+def dims(shape: tuple[int, ...]) -> str:
+    """A shape as CSV cells write it: ``4x3x3x5``."""
     return "x".join(str(d) for d in shape)
+
+
+def csv_table(header: list[str], rows: list[list[str]]) -> str:
+    """A header row and rows, as CSV."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
 def render(reports: list[Report], flops: bool = False) -> str:
@@ -38,8 +52,8 @@ def render(reports: list[Report], flops: bool = False) -> str:
                 layer.index,
                 layer.name,
                 layer.type,
-                _dims(layer.input_shape),
-                _dims(layer.output_shape),
+                dims(layer.input_shape),
+                dims(layer.output_shape),
                 layer.params,
                 layer.trainable_params,
                 layer.macs,
@@ -52,8 +66,8 @@ def render(reports: list[Report], flops: bool = False) -> str:
             "",
             "total",
             "",
-            _dims(report.input_shape),
-            _dims(report.output_shape),
+            dims(report.input_shape),
+            dims(report.output_shape),
             t.params,
             t.trainable_params,
             t.macs,
@@ -61,3 +75,8 @@ def render(reports: list[Report], flops: bool = False) -> str:
         ]
         writer.writerow(total + ([t.flops] if flops else []))
     return buffer.getvalue()
+
+
+def shapes_csv(result: Shapes) -> str:
+    """``shape --format csv``."""
+    return render(list(result.reports), result.flops)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from cnncalc.render.numbers import count, shape, size, thousands
+from typing import TYPE_CHECKING
+
+from cnncalc.layers.base import fmt_shape
+from cnncalc.render.numbers import count, size, thousands
 from cnncalc.report import Report
 
+if TYPE_CHECKING:
+    from cnncalc.render import Shapes
 
-def _row(cells: list[str]) -> str:
+
+def row(cells: list[str]) -> str:
+    """One table row, with ``|`` inside a cell escaped."""
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
@@ -16,19 +23,19 @@ def render(reports: list[Report], flops: bool = False) -> str:
     ops = "FLOPs" if flops else "MACs"
     for report in reports:
         lines = [f"### {report.name or 'network'}", ""]
-        lines.append(f"Input {shape(report.input_shape)}, {report.dtype}.")
+        lines.append(f"Input {fmt_shape(report.input_shape)}, {report.dtype}.")
         lines.append("")
-        lines.append(_row(["#", "Layer", "Type", "Output shape", "Params", ops, "Memory"]))
+        lines.append(row(["#", "Layer", "Type", "Output shape", "Params", ops, "Memory"]))
         lines.append("|---:|---|---|---|---:|---:|---:|")
         for layer in report.layers:
             ops_count = layer.flops if flops else layer.macs
             lines.append(
-                _row(
+                row(
                     [
                         str(layer.index),
                         layer.name,
                         layer.type,
-                        shape(layer.output_shape),
+                        fmt_shape(layer.output_shape),
                         thousands(layer.params),
                         thousands(ops_count),
                         size(layer.activation_bytes),
@@ -38,12 +45,12 @@ def render(reports: list[Report], flops: bool = False) -> str:
         t = report.totals
         total = t.flops if flops else t.macs
         lines.append(
-            _row(
+            row(
                 [
                     "",
                     "**total**",
                     "",
-                    shape(report.output_shape),
+                    fmt_shape(report.output_shape),
                     thousands(t.params),
                     thousands(total),
                     size(t.activation_bytes),
@@ -58,3 +65,8 @@ def render(reports: list[Report], flops: bool = False) -> str:
         )
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
+
+
+def shapes_markdown(result: Shapes) -> str:
+    """``shape --format markdown``."""
+    return render(list(result.reports), result.flops)

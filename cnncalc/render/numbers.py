@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from cnncalc.layers.base import Shape
-
 
 def thousands(n: int) -> str:
     """``138357544`` → ``138,357,544``."""
@@ -26,11 +24,6 @@ def size(n: int) -> str:
         if abs(n) >= scale:
             return f"{n / scale:.2f} {unit}"
     return f"{n} B"
-
-
-def shape(x: Shape) -> str:
-    """A shape as PyTorch prints a tuple."""
-    return "(" + ", ".join(str(d) for d in x) + ("," if len(x) == 1 else "") + ")"
 
 
 def count(n: int) -> str:

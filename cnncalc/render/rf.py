@@ -6,11 +6,14 @@ import math
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from cnncalc.render.numbers import exact, per_axis, shape
+from cnncalc.layers.base import fmt_shape
+from cnncalc.render.numbers import exact, per_axis
 from cnncalc.report import Report, UnitRegion, summarize
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+
+    from cnncalc.render import Fields, Unit
 
 AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
@@ -29,7 +32,7 @@ def rf_tables(reports: list[Report]) -> list[RenderableType]:
 
     out: list[RenderableType] = []
     for report in reports:
-        title = f"{report.name or 'network'} · input {shape(report.input_shape)}"
+        title = f"{report.name or 'network'} · input {fmt_shape(report.input_shape)}"
         table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", padding=(0, 0, 0, 1))
         table.show_edge = False
         headers = ["#", "Layer (type)", "Output shape", "RF size", "Stride", "Padding", "Centre 0", ""]
@@ -46,7 +49,9 @@ def rf_tables(reports: list[Report]) -> list[RenderableType]:
                 mark = "*" if field.exceeds_input else ""
                 exceeded = exceeded or field.exceeds_input
                 cells = [size, per_axis(field.stride), per_axis(field.padding), per_axis(field.centre0), mark]
-            table.add_row(str(layer.index), f"{layer.name} ({layer.type})", shape(layer.output_shape), *cells)
+            table.add_row(
+                str(layer.index), f"{layer.name} ({layer.type})", fmt_shape(layer.output_shape), *cells
+            )
         out.append(table)
         notes = []
         if exceeded:
@@ -68,7 +73,8 @@ def unit_lines(region: UnitRegion, report: Report) -> list[RenderableType]:
     layer = report.layers[region.layer_index]
     names = AXES.get(len(region.unit), tuple(f"axis {i}" for i in range(len(region.unit))))
     field = layer.receptive_field
-    lines = [f"unit {shape(region.unit)} of {layer.name} ({layer.type}), output {shape(layer.output_shape)}"]
+    where = f"{layer.name} ({layer.type}), output {fmt_shape(layer.output_shape)}"
+    lines = [f"unit {fmt_shape(region.unit)} of {where}"]
     if field is not None:
         lines.append(
             f"  receptive field  size {per_axis(field.size)} · stride {per_axis(field.stride)}"
@@ -192,7 +198,7 @@ def _rows(reports: list[Report]) -> list[list[str]]:
                     str(layer.index),
                     layer.name,
                     layer.type,
-                    shape(layer.output_shape),
+                    fmt_shape(layer.output_shape),
                     *values,
                 ]
             )
@@ -215,14 +221,9 @@ RF_COLUMNS = [
 
 def rf_csv(reports: list[Report]) -> str:
     """The receptive-field table as CSV (per-axis values joined with ×, fractions as p/q)."""
-    import csv
-    import io
+    from cnncalc.render.csvout import csv_table
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(RF_COLUMNS)
-    writer.writerows(_rows(reports))
-    return buffer.getvalue()
+    return csv_table(RF_COLUMNS, _rows(reports))
 
 
 def rf_markdown(reports: list[Report]) -> str:
@@ -230,3 +231,24 @@ def rf_markdown(reports: list[Report]) -> str:
     lines = ["| " + " | ".join(RF_COLUMNS[1:]) + " |", "|" + "---|" * (len(RF_COLUMNS) - 1)]
     lines += ["| " + " | ".join(row[1:]) + " |" for row in _rows(reports)]
     return "\n".join(lines) + "\n"
+
+
+def fields_table(result: Fields) -> list[RenderableType]:
+    """``rf``: the tables of :func:`rf_tables`."""
+    return rf_tables(list(result.reports))
+
+
+def fields_csv(result: Fields) -> str:
+    """``rf --format csv``."""
+    return rf_csv(list(result.reports))
+
+
+def fields_markdown(result: Fields) -> str:
+    """``rf --format markdown``."""
+    return rf_markdown(list(result.reports))
+
+
+def unit_table(result: Unit) -> list[RenderableType]:
+    """``rf --unit``: the region in words, and with ``--show`` the picture of the input grid."""
+    drawing = picture(result.region, result.columns) if result.picture else []
+    return unit_lines(result.region, result.report) + drawing

@@ -6,11 +6,14 @@ import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cnncalc.render.numbers import count, shape, si, size, thousands
+from cnncalc.layers.base import fmt_shape
+from cnncalc.render.numbers import count, si, size, thousands
 from cnncalc.report import BlockReport, Report, Shape
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+
+    from cnncalc.render import Shapes
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def shape_tables(
     ops = "FLOPs" if flops else "MACs"
     for report in reports:
         t = report.totals
-        title = f"{report.name or 'network'} · input {shape(report.input_shape)} · {report.dtype}"
+        title = f"{report.name or 'network'} · input {fmt_shape(report.input_shape)} · {report.dtype}"
         table = Table(
             title=title,
             box=box.SIMPLE_HEAD,
@@ -118,14 +121,14 @@ def shape_tables(
             [
                 row.index,
                 label,
-                shape(row.output_shape),
+                fmt_shape(row.output_shape),
                 thousands(row.params) if row.params else "-",
                 si(row.ops) if row.ops else "-",
                 size(row.memory),
             ]
             for row, label in zip(tree, _tree_labels(tree))
         ]
-        footer = ["", "Total", shape(report.output_shape), thousands(t.params), si(total_ops)]
+        footer = ["", "Total", fmt_shape(report.output_shape), thousands(t.params), si(total_ops)]
         footer.append(size(t.activation_bytes))
         headers = ["#", "Layer (type)", "Output shape", "Params", ops, "Memory"]
         for i, header in enumerate(headers):
@@ -152,6 +155,11 @@ def shape_tables(
         )
         out.append(summary)
     return out
+
+
+def shapes_table(result: Shapes) -> list[RenderableType]:
+    """``shape``: the tables of :func:`shape_tables`."""
+    return shape_tables(list(result.reports), result.flops, result.depth)
 
 
 def to_text(renderables: list[RenderableType], width: int | None = None, color: bool = True) -> str:

@@ -1,0 +1,146 @@
+"""The command line's shared options, declared once, and the parsers of their values.
+
+Commands name these ``Annotated`` aliases instead of repeating ``typer.Option(...)``; the output
+options of a run travel together as one :class:`OutputOptions`. The ``--format`` choices of a
+command are those its result has renderers for (``tests/test_render.py`` checks that they agree
+with :data:`cnncalc.render.REGISTRY`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from cnncalc.errors import Position, SpecError
+from cnncalc.render import Format, format_for
+
+
+def complete_source(incomplete: str) -> list[str]:
+    """Shell completion for SOURCE: network files and directories, and layer type names."""
+    import glob
+
+    from cnncalc.layers import kinds
+    from cnncalc.readers import FILE_SUFFIXES
+
+    names = [cls.kind for cls in kinds()] + [cls.lazy_alias for cls in kinds() if cls.lazy_alias]
+    layers = [n for n in names if n.lower().startswith(incomplete.lower())] if "(" not in incomplete else []
+    paths = [
+        p + ("/" if os.path.isdir(p) else "")
+        for p in sorted(glob.glob(glob.escape(incomplete) + "*"))
+        if os.path.isdir(p) or p.lower().endswith(FILE_SUFFIXES)
+    ]
+    return paths + sorted(layers)
+
+
+Sources = Annotated[
+    list[str],
+    typer.Argument(
+        autocompletion=complete_source,
+        help="Network files (.yaml, '-' for stdin) or inline layers in call form, "
+        "e.g. \"Conv2d(3, 16, 3)\" (several, or separated by ';').",
+        metavar="SOURCE",
+        show_default=False,
+    ),
+]
+InputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--input", "-i", help="Input shape, e.g. 1,3,224,224 (overrides the file's).", show_default=False
+    ),
+]
+
+
+def _format_option(
+    help: str = "Output format (default: from the --output file's suffix, .json, .csv or .md; else table).",
+) -> typer.models.OptionInfo:
+    option: typer.models.OptionInfo = typer.Option("--format", "-f", help=help, show_default=False)
+    return option
+
+
+# the --format choices per kind of result (see cnncalc.render.REGISTRY)
+ShapeFormat = Literal["table", "json", "csv", "markdown", "darknet"]
+TableFormat = Literal["table", "json", "csv", "markdown"]
+ListFormat = Literal["table", "json"]
+ShapeFormatOpt = Annotated[ShapeFormat | None, _format_option()]
+TableFormatOpt = Annotated[TableFormat | None, _format_option()]
+ListFormatOpt = Annotated[ListFormat | None, _format_option("Output format (default: table).")]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o", help="Write to this file (atomically) instead of stdout.", show_default=False
+    ),
+]
+WidthOpt = Annotated[
+    int | None,
+    typer.Option("--width", help="Table width in characters (default: the terminal's).", show_default=False),
+]
+ColorOpt = Annotated[
+    bool, typer.Option("--color/--no-color", help="Colour in tables (NO_COLOR is respected).")
+]
+SkipUnknownOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-unknown",
+        help="ONNX: read an unsupported operator as Identity where shape inference shows it keeps the shape.",
+    ),
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback on errors.")]
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """``--format``, ``--output``, ``--width`` and ``--color`` of one run."""
+
+    format: str | None = None
+    output: Path | None = None
+    width: int | None = None
+    color: bool = True
+
+    @property
+    def chosen(self) -> Format:
+        """The format asked for; without ``--format``, the one the ``--output`` file's suffix
+        implies, else the table."""
+        return Format(self.format) if self.format is not None else format_for(self.output)
+
+    @property
+    def json_errors(self) -> bool:
+        """Errors as JSON on stderr: only when ``--format json`` is given (``-o x.json`` names the
+        file's format, not the terminal's)."""
+        return self.format == Format.json.value
+
+
+def parse_unit_option(text: str) -> tuple[int, ...]:
+    """``--unit 3,4``: one non-negative index per spatial axis."""
+    try:
+        unit = tuple(int(p) for p in text.replace(" ", "").split(","))
+    except ValueError:
+        unit = ()
+    if not unit or any(u < 0 for u in unit):
+        raise SpecError(
+            f"--unit must be non-negative integers separated by commas, e.g. 3,4; got {text!r}",
+            Position("<option --unit>"),
+        )
+    return unit
+
+
+def parse_input_option(text: str | None) -> tuple[int, ...] | None:
+    """``--input 1,3,224,224`` (or ``1x3x224x224``, or with brackets): positive integers; None
+    when the option was not given."""
+    if text is None:
+        return None
+    cleaned = text.strip().strip("[]()").strip()
+    parts = cleaned.split(",") if "," in cleaned else cleaned.split("x")
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        dims = ()
+    if not dims or any(d <= 0 for d in dims):
+        raise SpecError(
+            f"--input must be positive integers separated by commas, e.g. 1,3,224,224; got {text!r}",
+            Position("<option --input>"),
+        )
+    return dims
