@@ -590,6 +590,15 @@ def test_unsupported_operator_through_the_cli(tmp_path: Path) -> None:
     )
 
 
+def test_max_layers_refuses_the_model_before_reading_it(tmp_path: Path) -> None:
+    path = save(cos_model(), tmp_path)  # three nodes, the second unsupported: never reached
+    result = CliRunner().invoke(app, ["--max-layers", "2", "shape", path])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{path}:1:1: the model has 3 nodes, more than the limit of 2 layers (raise it with --max-layers)\n"
+    )
+
+
 def test_skip_unknown_only_where_shape_inference_proves_the_shape(tmp_path: Path) -> None:
     path = save(cos_model(), tmp_path)
     with pytest.raises(SpecError) as info:

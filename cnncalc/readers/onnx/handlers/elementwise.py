@@ -27,7 +27,8 @@ WITH_ARGUMENT = ("LeakyRelu", "Elu", "Celu", "Gelu", "ThresholdedRelu", "HardSig
 
 
 def plain(ctx: Ctx) -> Value:
-    """Element-wise operators without arguments that change a shape (Relu, Sigmoid, …)."""
+    """spec Relu, Sigmoid, Tanh, HardSwish, Mish, Softplus, Softsign, Selu, Identity: element-wise,
+    with no argument that changes a shape; the output shape is the input's."""
     return ctx.emit(PLAIN[ctx.op], {}, [ctx.dyn()])
 
 
