@@ -9,8 +9,7 @@ from typing import Any
 from cnncalc.errors import Position, SpecError, shown
 from cnncalc.graph import NETWORK_INPUT, NetworkBuilder
 from cnncalc.readers.darknet.cfg import Options
-from cnncalc.readers.darknet.view import NETWORK_INPUT as INPUT_NAME
-from cnncalc.readers.darknet.view import DarknetSection
+from cnncalc.readers.darknet.view import INPUT, DarknetSection
 from cnncalc.spec.build import make_layer
 
 # src/activations.c get_activation: the names Darknet knows, as torch.nn modules (None: linear).
@@ -70,7 +69,7 @@ class Translator:
 
     def __init__(self, builder: NetworkBuilder, shape: tuple[int, int, int, int]) -> None:
         self.builder = builder
-        self.input = Output(NETWORK_INPUT, INPUT_NAME, shape[1], shape[2], shape[3])
+        self.input = Output(NETWORK_INPUT, INPUT, shape[1], shape[2], shape[3])
         self.layers: list[Output] = []  # by Darknet layer index
         self.sections: list[DarknetSection] = []  # the view, by Darknet layer index
         self.used: set[int] = set()  # Darknet layers some later layer reads
@@ -79,7 +78,7 @@ class Translator:
         self, where: Position, name: str, kind: str, inputs: list[Output] | Output, **args: Any
     ) -> Output:
         """Add one cnncalc layer reading ``inputs``; its output, with the shape of the first
-        input until the handler says otherwise (see :meth:`shaped`)."""
+        input until the handler gives Darknet's (see :func:`shaped`)."""
         sources = inputs if isinstance(inputs, list) else [inputs]
         node = self.builder.add(
             make_layer(kind, where, **args), name, [s.node for s in sources], position=where

@@ -13,8 +13,8 @@ from cnncalc.errors import SpecError
 if TYPE_CHECKING:
     from cnncalc.report import Report
 
-# What a section's node is called when it is the network input
-NETWORK_INPUT = "input"
+# The name a section's ``input`` has when the section reads the network input
+INPUT = "input"
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def darknet_layers(view: DarknetView, report: Report) -> tuple[DarknetLayer, ...
     not count; every other layer sets none ([connected] included, whose MACs cnncalc counts).
     """
     shapes = {layer.path or layer.name: layer.output_shape for layer in report.layers}
-    shapes[NETWORK_INPUT] = report.input_shape
+    shapes[INPUT] = report.input_shape
     rows = []
     for section in view.sections:
         if section.input not in shapes or section.output not in shapes:
