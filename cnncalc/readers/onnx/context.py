@@ -93,6 +93,7 @@ class Layers:
         return candidate
 
     def add(self, layer: Layer, name: str, inputs: Sequence[Value], where: Position) -> int:
+        """Add a layer under a name from :meth:`unique`; its handle."""
         handles = [v.handle for v in inputs]
         handle = self.builder.add(layer, name, handles, position=where)
         self.names.append(name)
