@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -306,7 +305,9 @@ class Report:
 
     def to_json(self) -> str:
         """The report as the JSON document ``cnncalc shape --format json`` prints."""
-        return dumps(self.to_dict()) + "\n"
+        from cnncalc.render.jsonout import render
+
+        return render([self])
 
 
 @dataclass(frozen=True)
@@ -428,24 +429,3 @@ class DenseReport:
             "layers": [layer.to_dict() for layer in self.layers],
             "totals": {"conv_weights": self.conv_weights, "dense_weights": self.dense_weights},
         }
-
-
-def dumps(value: dict[str, Any] | list[Any]) -> str:
-    """Indented JSON with one line per layer: the top level and the ``layers`` list are spread
-    out, everything inside a layer stays on its line. (The standard encoder is pure Python as
-    soon as it indents, which is slow on 100k-layer networks; one line per item is C-fast.)"""
-    if isinstance(value, list):
-        return "[\n" + ",\n".join(_indent(dumps(v), 2) for v in value) + "\n]"
-    lines = []
-    for key, item in value.items():
-        if key == "layers" and isinstance(item, list) and item:
-            body = ",\n".join("    " + json.dumps(layer) for layer in item)
-            lines.append(f"  {json.dumps(key)}: [\n{body}\n  ]")
-        else:
-            lines.append(f"  {json.dumps(key)}: {json.dumps(item)}")
-    return "{\n" + ",\n".join(lines) + "\n}"
-
-
-def _indent(text: str, spaces: int) -> str:
-    pad = " " * spaces
-    return "\n".join(pad + line for line in text.splitlines())

@@ -130,14 +130,6 @@ def test_usage_error_exit_2(runner: CliRunner) -> None:
     assert "No such option: --bogus" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["shape", "check", "layers", "schema"])
-def test_every_command_has_help_with_an_example(runner: CliRunner, command: str) -> None:
-    result = runner.invoke(app, [command, "--help"])
-    assert result.exit_code == 0
-    assert "Example" in result.stdout
-    assert "cnncalc " + command in result.stdout
-
-
 def test_mixing_files_and_inline_layers(runner: CliRunner) -> None:
     result = runner.invoke(app, ["shape", str(EXAMPLES / "lenet5.yaml"), "ReLU"])
     assert result.exit_code == 2
