@@ -386,9 +386,8 @@ def _scale(
     print alike, "scale Layer: <from>"."""
     name = f"mul_{index}" if t.has_activation(opts, default_act) else f"layer_{index}"
     out = t.emit(opts.section.position, name, "Mul", [prev, t.layers[source]])
-    out = t.activation(opts, default_act, index, out)
-    from_ = t.layers[source]
-    out = shaped(out, from_.c, from_.h, from_.w)
+    scaled = t.layers[source]
+    out = shaped(t.activation(opts, default_act, index, out), scaled.c, scaled.h, scaled.w)
     return out, _section(index, "scale", prev, out, sources=(source,))
 
 
