@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,15 +107,7 @@ def _fail(exc: CnncalcError, json_errors: bool) -> None:
     if json_errors:
         from cnncalc.render.jsonout import error_json
 
-        pos = exc.position
-        error = {
-            "message": exc.message,
-            "file": pos.file if pos else None,
-            "line": pos.line if pos else None,
-            "column": pos.column if pos else None,
-            "layer": exc.layer,
-        }
-        sys.stderr.write(error_json(error))
+        sys.stderr.write(error_json(exc))
     else:
         sys.stderr.write(f"{exc}\n")
     raise typer.Exit(2)
@@ -313,8 +304,7 @@ def receptive_field(
             raise SpecError("--unit and --show take one network", Position(f"<arg {2}>"))
         coords = parse_unit_option(unit) if unit is not None else None
         region = unit_region(networks[0], coords, layer)
-        columns = width or shutil.get_terminal_size((80, 24)).columns
-        _emit(Unit(region, reports[0], show, columns), out)
+        _emit(Unit(region, reports[0], show, width), out)
 
 
 @app.command(

@@ -70,14 +70,14 @@ class Fields:
 @dataclass(frozen=True)
 class Unit:
     """``rf --unit``: one unit's input region (``report`` is its network's), with the picture of
-    the input grid when ``picture`` is set, drawn within ``columns``."""
+    the input grid when ``picture`` is set, drawn within ``columns`` (default: the terminal's)."""
 
     title: ClassVar[str] = "a unit's region"
 
     region: UnitRegion
     report: Report
     picture: bool = False
-    columns: int = 80
+    columns: int | None = None
 
 
 @dataclass(frozen=True)

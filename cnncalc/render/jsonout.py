@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cnncalc.errors import CnncalcError
     from cnncalc.render import Catalogue, Compared, Dense, Fields, Schema, Shapes, Unit
     from cnncalc.report import Report
 
@@ -91,6 +92,14 @@ def schema_json(result: Schema) -> str:
     return dumps(result.document) + "\n"
 
 
-def error_json(error: dict[str, Any]) -> str:
-    """An error on one line: ``{"error": {"message": ..., "file": ..., ...}}``."""
+def error_json(exc: CnncalcError) -> str:
+    """An error on one line: ``{"error": {"message", "file", "line", "column", "layer"}}``."""
+    pos = exc.position
+    error = {
+        "message": exc.message,
+        "file": pos.file if pos else None,
+        "line": pos.line if pos else None,
+        "column": pos.column if pos else None,
+        "layer": exc.layer,
+    }
     return dumps({"error": error}, 0) + "\n"

@@ -250,5 +250,8 @@ def fields_markdown(result: Fields) -> str:
 
 def unit_table(result: Unit) -> list[RenderableType]:
     """``rf --unit``: the region in words, and with ``--show`` the picture of the input grid."""
-    drawing = picture(result.region, result.columns) if result.picture else []
+    import shutil
+
+    columns = result.columns or shutil.get_terminal_size((80, 24)).columns
+    drawing = picture(result.region, columns) if result.picture else []
     return unit_lines(result.region, result.report) + drawing
