@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from cnncalc.cli import app
 from cnncalc.engine.single import layer_output
 from cnncalc.errors import CnncalcError
-from cnncalc.layers import kinds
+from tests.torch_nn import NOT_TORCH, import_torch, inferred, lazy_alias, named, parameters
 
 
 def _count_windows(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
@@ -104,10 +104,9 @@ def test_hand_derived_shapes() -> None:
     assert layer_output("Upsample", [], {"scale_factor": 1.5}, (1, 1, 5))[0] == (1, 1, 7)
 
 
-def test_layers_catalogue_comes_from_the_models(runner: CliRunner) -> None:
+def test_layers_catalogue_of_conv2d(runner: CliRunner) -> None:
     result = runner.invoke(app, ["layers", "--format", "json"])
     entries = json.loads(result.stdout)
-    assert [e["type"] for e in entries] == [cls.kind for cls in kinds()]
     conv = next(e for e in entries if e["type"] == "Conv2d")
     assert [a["name"] for a in conv["arguments"]] == [
         "in_channels", "out_channels", "kernel_size", "stride", "padding",
@@ -122,9 +121,8 @@ def test_layers_catalogue_comes_from_the_models(runner: CliRunner) -> None:
     )
 
 
-def test_schema_covers_every_layer(runner: CliRunner) -> None:
+def test_schema_of_conv2d(runner: CliRunner) -> None:
     schema = json.loads(runner.invoke(app, ["schema"]).stdout)
-    assert set(schema["$defs"]) == {cls.kind for cls in kinds()} | {"layer", "Residual", "Sequential"}
     assert schema["required"] == ["input", "layers"]
     conv = schema["$defs"]["Conv2d"]
     assert conv["required"] == ["type", "out_channels", "kernel_size"]
@@ -139,3 +137,54 @@ def test_narrow_follows_torch_narrow() -> None:
     for start, length in ((40, 32), (65, 0), (0, -1)):
         with pytest.raises(CnncalcError):
             layer_output("Narrow", [1, start, length], {}, (1, 64, 13, 13))
+
+
+@pytest.mark.torch
+def test_catalogue_is_torch_nn_constructor_arguments(runner: CliRunner) -> None:
+    """Every kind's arguments — names, positional order, defaults, keyword-only — and Lazy alias
+    are those of the torch.nn class of that name, read with inspect.signature."""
+    torch = import_torch()
+    entries = json.loads(runner.invoke(app, ["layers", "--format", "json"]).stdout)
+    kinds = [e["type"] for e in entries]
+    assert kinds == sorted(set(kinds))
+    assert {k for k in kinds if not hasattr(torch.nn, k)} == set(NOT_TORCH)
+    for entry in entries:
+        kind = entry["type"]
+        if kind in NOT_TORCH:
+            continue
+        free = inferred(torch, kind)
+        expected = [
+            {
+                "name": p.name,
+                "default": "inferred"
+                if p.name == free
+                else "required"
+                if p.default is p.empty
+                else repr(p.default),
+                "keyword_only": p.kind is p.KEYWORD_ONLY,
+            }
+            for p in named(parameters(torch, kind))
+        ]
+        got = [{k: a[k] for k in ("name", "default", "keyword_only")} for a in entry["arguments"]]
+        assert (kind, got) == (kind, expected)
+        assert (kind, entry["lazy_alias"]) == (kind, lazy_alias(torch, kind))
+
+
+@pytest.mark.torch
+def test_schema_defines_the_torch_nn_arguments(runner: CliRunner) -> None:
+    """Each layer mapping of the schema has torch.nn's arguments, requires those without a
+    default (the inferred one excepted) and names the class as type, any case, Lazy alias too."""
+    torch = import_torch()
+    defined = json.loads(runner.invoke(app, ["schema"]).stdout)["$defs"]
+    for kind, definition in defined.items():
+        if kind in ("layer", "Residual", "Sequential", *NOT_TORCH):
+            continue
+        params = named(parameters(torch, kind))
+        common = ["type", "name", "trainable", "from"]
+        assert (kind, list(definition["properties"])) == (kind, common + [p.name for p in params])
+        free = inferred(torch, kind)
+        needed = [p.name for p in params if p.default is p.empty and p.name != free]
+        assert (kind, definition["required"]) == (kind, ["type", *needed])
+        alias = lazy_alias(torch, kind)
+        names = sorted({kind, kind.lower()} | ({alias} if alias else set()))
+        assert (kind, definition["properties"]["type"]["enum"]) == (kind, names)
