@@ -1,1 +1,1 @@
-"""The graph of layer nodes and the analysis that walks it."""
+"""The analysis that walks a network's graph (cnncalc.graph): shapes, receptive fields, comparisons."""
