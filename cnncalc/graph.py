@@ -214,7 +214,7 @@ class NetworkBuilder:
         self._names: dict[str, int] = {}  # path of a node or block -> handle of its output
         self._taken: dict[str, Position | None] = {}  # paths claimed, with where
         self._scopes = [_Scope("")]
-        self._outputs: list[Ref] = []
+        self._outputs: list[Input] = []
         self._last: int = NETWORK_INPUT
 
     # ---- naming --------------------------------------------------------------------------
@@ -315,7 +315,7 @@ class NetworkBuilder:
     def output(self, *names: Input) -> None:
         """Declare network outputs (default: the last layer added)."""
         for name in names:
-            self._outputs.append(name if isinstance(name, Ref) else Ref(str(name), None, "outputs:"))
+            self._outputs.append(Ref(name, None, "outputs:") if isinstance(name, str) else name)
 
     def __len__(self) -> int:
         return len(self._pending)

@@ -80,8 +80,8 @@ def test_forward_references_are_sorted_topologically() -> None:
 def test_outputs_declared_by_name() -> None:
     b = NetworkBuilder((1, 2, 4, 4))
     b.add(ReLU(), "head1")
-    b.add(ReLU(), "head2", ["input"])
-    b.output("head1", "head2")
+    second = b.add(ReLU(), "head2", ["input"])
+    b.output("head1", second)  # by name or by handle
     assert b.build().outputs == (0, 1)
 
 
