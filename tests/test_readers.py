@@ -102,3 +102,20 @@ def test_every_registered_reader_has_a_read_function() -> None:
             pytest.importorskip("onnx")
         module = importlib.import_module(info.module)
         assert callable(module.read), info.name
+
+
+def test_onnx_on_standard_input() -> None:
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 3])],
+    )
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    network = readers.read(Source("-", data)).network  # sniffed: a ModelProto opens with 0x08
+    assert network.source == "<stdin>"
+    # floor((8 - 2) / 2) + 1 = 4 and floor((6 - 2) / 2) + 1 = 3 (spec MaxPool, no padding)
+    assert cnncalc.analyze(network).output_shape == (1, 3, 4, 3)

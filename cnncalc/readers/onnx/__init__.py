@@ -22,8 +22,8 @@ def read(source: Source, options: ReadOptions) -> Read:
     not read passes as an Identity layer, but only where ONNX shape inference shows that it keeps
     its input's shape; anything else is an error naming the operator and the node.
     """
-    where = Position(source.name, 1, 1)
+    where = Position(source.label, 1, 1)
     model.require_onnx(where)
-    proto = model.load(source.name, where)
+    proto = model.load(source, where)
     model.check_limits(proto, options.limits, where)
-    return Read(translate(proto, source.name, options))
+    return Read(translate(proto, source.label, options))

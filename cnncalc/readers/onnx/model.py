@@ -4,7 +4,6 @@ input and the tensor shapes ONNX's own shape inference gives for that input."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.errors import LimitError, Position, SourceError, SpecError
@@ -13,6 +12,8 @@ from cnncalc.limits import Limits
 
 if TYPE_CHECKING:
     import onnx
+
+    from cnncalc.readers import Source
 
 # TensorProto element types that set the network's dtype (the activation-memory figures).
 FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}
@@ -29,21 +30,31 @@ def require_onnx(where: Position) -> None:
         raise SourceError("reading ONNX needs the onnx package: pip install 'cnncalc[onnx]'", where) from None
 
 
-def load(path: str, where: Position) -> onnx.ModelProto:
-    """``onnx.load`` with one clear error for every failure (no traceback)."""
+def load(source: Source, where: Position) -> onnx.ModelProto:
+    """``onnx.load`` with one clear error for every failure (no traceback); standard input and
+    in-memory bytes are parsed as they are (external data needs the model's folder)."""
     import onnx
 
-    p = Path(path)
-    if p.is_dir():
-        raise SourceError("is a directory, not an ONNX model", where)
-    if not p.exists():
-        raise SourceError("no such file", where)
-    if p.stat().st_size == 0:
-        raise SourceError("the file is empty", where)
+    p = source.path
+    if p is not None:
+        if p.is_dir():
+            raise SourceError("is a directory, not an ONNX model", where)
+        if not p.exists():
+            raise SourceError("no such file", where)
+        if p.stat().st_size == 0:
+            raise SourceError("the file is empty", where)
     try:
-        model = onnx.load(path)
+        if p is None:
+            data = source.data()
+            if not data:
+                raise SourceError("nothing on standard input", where)
+            model = onnx.load_model_from_string(data)
+        else:
+            model = onnx.load(str(p))
     except PermissionError:
         raise SourceError("permission denied", where) from None
+    except SourceError:
+        raise
     except Exception as exc:  # protobuf's DecodeError, onnx's own errors, missing external data
         lines = str(exc).strip().splitlines()
         text = lines[0] if lines else type(exc).__name__
