@@ -1,0 +1,315 @@
+"""Valid input sizes and output-shape formulas, with PyTorch's forward as the oracle."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+import cnncalc
+from cnncalc.engine.analyze import trace
+from cnncalc.engine.quasi import QA
+from cnncalc.engine.sizes import EVERY, ValidSet, shape_formulas, valid_sizes
+from cnncalc.graph import NETWORK_INPUT, Network
+from tests.conftest import EXAMPLES
+from tests.torch_build import to_torch
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)  # thousands of tiny forwards: threads only add overhead
+
+SIZES = range(1, 161)
+
+
+class _Oracle:
+    """The network as a real nn.Module (built once), run at any input shape."""
+
+    def __init__(self, network: Network, device: Any) -> None:
+        self.device = device
+        self.model = to_torch(network, torch).to(device).eval()
+        self.steps = trace(network)
+
+    def shapes(self, shape: tuple[int, ...]) -> list[tuple[int, ...]] | None:
+        """Every layer's output shape from PyTorch's forward, or None if PyTorch refuses."""
+        values: dict[int, Any] = {NETWORK_INPUT: torch.zeros(shape, device=self.device)}
+        try:
+            with torch.no_grad():
+                for step, module in zip(self.steps, self.model.layers):
+                    xs = [values[i] for i in step.node.inputs]
+                    layer = step.node.layer
+                    if layer.kind == "Concat":
+                        out = torch.cat(xs, dim=layer.dim)
+                    elif layer.kind == "Add":
+                        out = xs[0] + xs[1]
+                    else:
+                        out = module(xs[0])
+                    values[step.node.index] = out
+        except RuntimeError:
+            return None
+        return [tuple(values[s.node.index].shape) for s in self.steps]
+
+
+def _formula_value(text: str, env: dict[str, int]) -> int:
+    value = eval(text, {"__builtins__": {}}, dict(env))  # the formulas are plain integer arithmetic
+    assert isinstance(value, int)
+    return value
+
+
+def _check_against_torch(
+    network: Network, device: Any = "cpu", sizes: range = SIZES, axes: tuple[str, ...] | None = None
+) -> None:
+    report = valid_sizes(network)
+    formulas = shape_formulas(network, report)
+    fixed = {a.name: network.input_shape[a.dim] for a in report.axes}
+    oracle = _Oracle(network, device)
+    for axis in report.axes:
+        assert axis.valid is not None, axis.unknown
+        if axes is not None and axis.name not in axes:
+            continue
+        for n in sizes:
+            shape = list(network.input_shape)
+            shape[axis.dim] = n
+            shapes = oracle.shapes(tuple(shape))
+            assert (shapes is not None) == (n in axis.valid), (axis.name, n, axis.describe())
+            if shapes is None:
+                continue
+            env = {**fixed, axis.name: n}
+            for layer, got in zip(formulas.layers, shapes):
+                texts = layer.output_shape_formula
+                assert all(t is not None for t in texts), layer
+                assert tuple(_formula_value(t, env) for t in texts if t is not None) == got, (layer, n)
+
+
+# ---- random U-Net-like networks ----------------------------------------------------------------
+
+
+def _random_unet(seed: int) -> Network:
+    """Strided convolutions, max/avg pools (ceil_mode sometimes), transposed convolutions or
+    Upsample concatenated with the skips; sometimes Flatten + Linear at the end. Drawn again
+    until some size up to 160 is accepted (the oracle module is built at that size)."""
+    rng = random.Random(seed)
+    while True:
+        net = _draw_unet(rng)
+        if net is not None:
+            return net
+
+
+def _draw_unet(rng: random.Random) -> Network | None:
+    dims = rng.choice((1, 2, 2))
+    nd = f"{dims}d"
+    layers: list[Any] = []
+    skips: list[str] = []
+    channels = 1
+    depth = rng.randint(1, 3)
+    for level in range(depth):
+        k = rng.choice((1, 3, 5))
+        layers.append(
+            {
+                "name": f"enc{level}",
+                "type": f"Conv{nd}",
+                "in_channels": channels,
+                "out_channels": 2,
+                "kernel_size": k,
+                "padding": rng.choice((0, k // 2, k // 2)),
+            }
+        )
+        channels = 2
+        skips.append(f"enc{level}")
+        down = rng.choice(("conv", "max", "avg"))
+        if down == "conv":
+            kd = rng.choice((2, 3))
+            layers.append(
+                {
+                    "name": f"down{level}",
+                    "type": f"Conv{nd}",
+                    "in_channels": 2,
+                    "out_channels": 2,
+                    "kernel_size": kd,
+                    "stride": 2,
+                    "padding": rng.choice((0, kd // 2)),
+                }
+            )
+        elif down == "max":
+            kp = rng.choice((2, 3))
+            layers.append(
+                {
+                    "name": f"down{level}",
+                    "type": f"MaxPool{nd}",
+                    "kernel_size": kp,
+                    "stride": 2,
+                    "padding": rng.choice((0, kp // 2)),
+                    "ceil_mode": rng.random() < 0.5,
+                }
+            )
+        else:
+            layers.append(
+                {
+                    "name": f"down{level}",
+                    "type": f"AvgPool{nd}",
+                    "kernel_size": 3,
+                    "stride": 2,
+                    "padding": 1,
+                    "ceil_mode": rng.random() < 0.5,
+                }
+            )
+    layers.append(
+        {
+            "name": "bottom",
+            "type": f"Conv{nd}",
+            "in_channels": 2,
+            "out_channels": 2,
+            "kernel_size": 3,
+            "padding": 1,
+        }
+    )
+    for level in reversed(range(depth)):
+        if rng.random() < 0.5:
+            kt, pt, op = rng.choice(((2, 0, 0), (3, 1, 1), (4, 1, 0)))
+            layers.append(
+                {
+                    "name": f"up{level}",
+                    "type": f"ConvTranspose{nd}",
+                    "in_channels": channels,
+                    "out_channels": 2,
+                    "kernel_size": kt,
+                    "stride": 2,
+                    "padding": pt,
+                    "output_padding": op,
+                }
+            )
+        else:
+            layers.append({"name": f"up{level}", "type": "Upsample", "scale_factor": 2.0})
+            layers.append(
+                {
+                    "name": f"upc{level}",
+                    "type": f"Conv{nd}",
+                    "in_channels": channels,
+                    "out_channels": 2,
+                    "kernel_size": 1,
+                }
+            )
+        last = layers[-1]["name"]
+        layers.append({"name": f"cat{level}", "type": "Concat", "from": [last, skips[level]]})
+        channels = 4
+    # the file's size: the first of a few that the layers accept (the oracle is built there)
+    for size in range(16, 161):
+        shape = [1, 1] + [size] * dims
+        try:
+            flat = cnncalc.analyze(cnncalc.network(shape, layers)).output_shape
+        except cnncalc.errors.CnncalcError:
+            continue
+        if rng.random() < 0.3:
+            features = math.prod(flat[1:])
+            layers += [{"type": "Flatten"}, {"type": "Linear", "in_features": features, "out_features": 3}]
+        return cnncalc.network(shape, layers)
+    return None
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_unets_agree_with_torch(seed: int) -> None:
+    _check_against_torch(_random_unet(seed))
+
+
+# ---- hand examples ---------------------------------------------------------------------------------
+
+
+def test_unet_needs_a_multiple_of_16() -> None:
+    # four 2x2 max pools and four 2x transposed convolutions, each concatenated with its skip:
+    # at depth i the skip has floor(H / 2^i) rows and the upsampled branch 2 * floor(H / 2^(i+1)),
+    # equal exactly when floor(H / 2^i) is even; all four together: H divisible by 16.
+    layers: list[Any] = [
+        {"name": "e0", "type": "Conv2d", "in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": 1}
+    ]
+    for i in range(4):
+        layers += [
+            {"name": f"p{i}", "type": "MaxPool2d", "kernel_size": 2},
+            {"name": f"e{i + 1}", "type": "Conv2d", "out_channels": 1, "kernel_size": 3, "padding": 1},
+        ]
+    for i in reversed(range(4)):
+        layers += [
+            {"name": f"u{i}", "type": "ConvTranspose2d", "out_channels": 1, "kernel_size": 2, "stride": 2},
+            {"name": f"c{i}", "type": "Concat", "from": [f"u{i}", f"e{i}"]},
+            {"name": f"d{i}", "type": "Conv2d", "out_channels": 1, "kernel_size": 3, "padding": 1},
+        ]
+    net = cnncalc.network([1, 1, 64, 48], layers)
+    report = valid_sizes(net)
+    for axis in report.axes:
+        assert axis.valid == ValidSet(16, 16, (0,))
+        assert axis.first == (16, 32, 48, 64, 80)
+        assert axis.nearest(500) == (496, 512)
+        assert axis.describe() == f"{axis.name}: every multiple of 16 from 16"
+        assert [c.layers for c in axis.constraints] == [("c0",)]
+    formulas = {f.path: f.output_shape_formula for f in shape_formulas(net, report).layers}
+    assert formulas["p3"] == ("1", "1", "H // 16", "W // 16")
+    assert formulas["u2"] == ("1", "1", "H // 4", "W // 4")  # 2 * (H // 8), equal on multiples of 16
+    assert formulas["d0"] == ("1", "1", "H", "W")
+    assert report.to_dict()["axes"][0]["valid"] == {"min": 16, "period": 16, "residues": [0], "also": []}
+    _check_against_torch(net, sizes=range(1, 81))
+
+
+def test_yolov3_tiny_rule() -> None:
+    # Darknet's stride-2 max pools are ConstantPad2d((0, 1, 0, 1)) + MaxPool2d(2, 2): H -> ceil(H/2).
+    # The route at layer 20 concatenates the 2x upsampled ceil(H/32) with ceil(H/16): equal
+    # exactly when ceil(H/16) is even, i.e. H mod 32 is 0 or 17..31 (every multiple of 32 passes).
+    net = cnncalc.load(str(EXAMPLES / "yolov3-tiny.cfg"))
+    report = valid_sizes(net)
+    rule = ValidSet(17, 32, (0, *range(17, 32)))
+    assert [a.valid for a in report.axes] == [rule, rule]
+    assert report.axis("H").describe() == "H: H mod 32 in {0, 17..31} from 17"
+    assert report.axis("H").constraints[0].layers == ("layer_20",)
+    assert report.axis("W").nearest(500) == (500, 500)  # 500 = 15 * 32 + 20
+    assert report.axis("W").nearest(496) == (480, 497)  # 496 = 15 * 32 + 16
+    formulas = {f.path: f.output_shape_formula for f in shape_formulas(net, report).layers}
+    assert formulas["layer_15"] == ("1", "255", "(H + 15) // 32", "(W + 15) // 32")  # ceil(H/32) here
+    assert formulas["layer_22"] == ("1", "255", "(H + 15) // 16", "(W + 15) // 16")
+    # against PyTorch on H with W held at 32 (a valid width, to keep the forwards small)
+    narrow = replace(net, input_shape=(1, 3, 416, 32))
+    assert valid_sizes(narrow).axis("H").valid == rule
+    _check_against_torch(narrow, sizes=range(1, 97), axes=("H",))
+
+
+def test_linear_fixes_a_finite_set() -> None:
+    # Conv2d(1, 2, 3) then MaxPool2d(2): W' = (W - 2) // 2; Flatten + Linear(2 * 5 * 5) needs
+    # (H - 2) // 2 = 5, so H is 12 or 13.
+    net = cnncalc.network(
+        [1, 1, 12, 12],
+        ["Conv2d(1, 2, 3)", "MaxPool2d(2)", "Flatten()", "Linear(50, 4)"],
+    )
+    report = valid_sizes(net)
+    assert report.axis("H").valid == ValidSet(None, 1, (), (12, 13))
+    assert report.axis("H").describe() == "H: only 12, 13"
+    assert report.axis("H").nearest(100) == (13, None)
+    _check_against_torch(net, sizes=range(1, 41))
+
+
+def test_unknown_is_reported() -> None:
+    # Upsample by 0.1: floor(float(H) * 0.1) is a float product, not a short binary fraction
+    net = cnncalc.network([1, 1, 40, 40], ["Upsample(scale_factor=0.1)"])
+    axis = valid_sizes(net).axis("H")
+    assert axis.valid is None
+    assert axis.unknown is not None and "scale_factor 0.1" in axis.unknown
+
+
+def test_every_size() -> None:
+    net = cnncalc.network([1, 3, 8], ["Conv1d(3, 4, 3, padding=1)", "ReLU"])
+    axis = valid_sizes(net).axis("L")
+    assert axis.valid == EVERY and axis.describe() == "L: every size"
+    assert shape_formulas(net).layers[0].output_shape_formula == ("1", "4", "L")
+
+
+def test_quasi_affine_floor() -> None:
+    # floor((n + 1) / 2) twice is floor((n + 3) / 4) for every n: slope 1/4, period 4
+    f = QA.ident().floordiv(1, 1, 2).floordiv(1, 1, 2)
+    assert f.period == 4
+    assert all(f(n) == (n + 3) // 4 for n in range(-20, 50))
+
+
+def test_file_size_kept_for_other_axes() -> None:
+    net = cnncalc.network([1, 1, 9, 10], ["Conv2d(1, 1, 3, stride=2)"])
+    report = valid_sizes(net)
+    assert report.axis("H").valid == ValidSet(3, 1, (0,))
+    # with H = 2 no W works: the H output (2 - 3) // 2 + 1 = 0 is refused at every W
+    net2 = replace(net, input_shape=(1, 1, 2, 10))
+    assert valid_sizes(net2).axis("W").valid == ValidSet(None, 1, ())
