@@ -160,6 +160,7 @@ def solve(
             raise SpecError("a call form needs an input shape to solve for", Position("<call>"))
         uc = parse_unknown_call(target)
         argument = uc.argument
+        _solvable(argument)
 
         def make(value: Any) -> Network:
             builder = NetworkBuilder(tuple(input_shape))
@@ -173,6 +174,7 @@ def solve(
         if unknown is None:
             raise SpecError("say which layer and argument to solve for: unknown=(layer, argument)")
         layer_name, argument = unknown
+        _solvable(argument)
         index = _find(target, layer_name)
         base = target
         node = target.nodes[index]
@@ -184,10 +186,6 @@ def solve(
             nodes = target.nodes[:index] + (changed,) + target.nodes[index + 1 :]
             return replace(target, nodes=nodes)
 
-    if argument not in INT_ARGUMENTS and argument not in BOOL_ARGUMENTS:
-        raise SpecError(
-            f"cannot solve for {argument!r}: one of {', '.join([*INT_ARGUMENTS, *BOOL_ARGUMENTS])}"
-        )
     x = _input_of(base, index)
     layer = base.nodes[index].layer
     n = layer.dims or max(len(x) - 2, 1)
@@ -238,6 +236,12 @@ def solve(
     return SolveReport(layer_name, argument, wanted, bound, tuple(solutions))
 
 
+def _solvable(argument: str) -> None:
+    if argument not in INT_ARGUMENTS and argument not in BOOL_ARGUMENTS:
+        choices = ", ".join([*INT_ARGUMENTS, *BOOL_ARGUMENTS])
+        raise SpecError(f"cannot solve for {argument!r}: the solver takes {choices}")
+
+
 def _find(network: Network, ref: str) -> int:
     for node in network.nodes:
         if ref in (node.key, node.name, str(node.index)):
@@ -262,8 +266,9 @@ def _largest(layer: Layer, name: str, argument: str, default: int) -> int:
     value = getattr(layer, name, default)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, tuple) and value and all(isinstance(v, int) for v in value):
-        return max(value)
+    if isinstance(value, tuple):
+        ints = [v for v in value if isinstance(v, int)]
+        return max(ints, default=default)
     return default
 
 
