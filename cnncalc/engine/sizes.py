@@ -10,7 +10,7 @@ that is constant on residue classes of a longer period. With ``T`` the least com
 all of them, each function is ``a + b*q`` on the class ``n = r + T*q``, whose sign changes at
 most at ``q = -a/b``. Between consecutive change points every atom has a constant truth value,
 so validity is constant there; evaluating it once per piece (at its first point, with the
-layers' own rules, :func:`cnncalc.engine.analyze.trace`) decides every size of the class, and
+layers' own rules, :func:`accepts`) decides every size of the class, and
 the last piece decides all large sizes. A layer whose map is not of this form is reported as
 unknown for the axis, never guessed.
 """
@@ -20,11 +20,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from cnncalc.engine.analyze import trace
 from cnncalc.engine.quasi import (
     QA,
     Const,
@@ -274,7 +273,7 @@ class Symbolic:
     sizes: dict[str, int]
     outputs: list[Dims] = field(default_factory=list)
     atoms: list[Atom] = field(default_factory=list)
-    never: list[tuple[int, str]] = field(default_factory=list)  # size-independent refusals
+    never: list[tuple[str, str]] = field(default_factory=list)  # size-independent refusals: (layer, why)
     unknown: list[str] = field(default_factory=list)
     shown: dict[int, Expr] = field(default_factory=dict)  # expressions named in atom texts
 
@@ -298,7 +297,7 @@ def symbolic(network: Network) -> Symbolic:
         try:
             out = _rule(node.layer, xs, ctx)
         except GeometryError as exc:
-            sym.never.append((node.index, f"{node.key} ({node.layer.kind}): {exc.message}"))
+            sym.never.append((node.key, f"{node.key} ({node.layer.kind}): {exc.message}"))
             out = None
         except NotQuasiAffineError as exc:
             sym.unknown.append(f"{node.key} ({node.layer.kind}): {exc}")
@@ -651,19 +650,30 @@ def _broadcast(xs: list[Dims], ctx: _Ctx) -> Dims:
 # ---- deciding an axis ---------------------------------------------------------------------------
 
 
+def accepts(network: Network, input_shape: tuple[int, ...]) -> bool:
+    """Whether every layer's own rules (``apply``/``merge``, as the analysis runs them) accept
+    the network at ``input_shape``."""
+    shapes: dict[int, tuple[int, ...]] = {NETWORK_INPUT: input_shape}
+    try:
+        for node in network.nodes:
+            xs = [shapes[i] for i in node.inputs]
+            shapes[node.index] = (
+                node.layer.merge(xs)[0] if node.layer.is_merge else node.layer.apply(xs[0]).output
+            )
+    except CnncalcError:
+        return False
+    return True
+
+
 def _check(network: Network, dim: int) -> Callable[[int], bool]:
-    """Whether the layers' own rules accept size n on input dimension ``dim`` (memoised)."""
+    """Whether the layers accept size n on input dimension ``dim`` (memoised)."""
     cache: dict[int, bool] = {}
     shape = list(network.input_shape)
 
     def ok(n: int) -> bool:
         if n not in cache:
             shape[dim] = n
-            try:
-                trace(replace(network, input_shape=tuple(shape)))
-                cache[n] = True
-            except CnncalcError:
-                cache[n] = False
+            cache[n] = accepts(network, tuple(shape))
         return cache[n]
 
     return ok
@@ -733,24 +743,20 @@ def _assemble(t: int, runs: dict[int, list[tuple[int, bool]]]) -> ValidSet:
     return ValidSet(start, period, reduced, tuple(sorted(m for m in also if m < start)))
 
 
-def _qas(atom: Atom, axis: str, env: dict[str, int]) -> list[QA]:
-    return [to_qa(e, axis, env) for e in atom.exprs]
-
-
 def _decide(network: Network, sym: Symbolic, axis: str, dim: int) -> AxisSizes:
     if sym.unknown:
         return AxisSizes(axis, dim, None, (), "; ".join(sym.unknown))
     env = dict(sym.sizes)
     if sym.never:
-        reason = sym.never[0][1]
-        return AxisSizes(
-            axis,
-            dim,
-            ValidSet(None, 1, ()),
-            (Constraint((reason.split(" ")[0],), reason, ValidSet(None, 1, ())),),
-        )
+        path, reason = sym.never[0]
+        nothing = ValidSet(None, 1, ())
+        return AxisSizes(axis, dim, nothing, (Constraint((path,), f"{reason} — at every size", nothing),))
     try:
-        per_atom = [_qas(atom, axis, env) for atom in sym.atoms]
+        # one memo for the whole axis (the expressions form a DAG); every expression keyed in it
+        # stays alive in ``sym`` or ``shifted`` while it is used, so no id is reused
+        memo: dict[int, QA] = {}
+        shifted = [[lin([(1, e)], -v) for e, v in atom.forms()] for atom in sym.atoms]
+        per_atom = [[to_qa(e, axis, env, memo) for e in atom.exprs] for atom in sym.atoms]
         t = 1
         for atom, fs in zip(sym.atoms, per_atom):
             for f in fs:
@@ -761,7 +767,7 @@ def _decide(network: Network, sym: Symbolic, axis: str, dim: int) -> AxisSizes:
                     t = math.lcm(t, f.period * (atom.modulus // math.gcd(step, atom.modulus)))
         if t > 1 << 16:
             raise NotQuasiAffineError(f"the period {t} is too long to tabulate")
-        forms = [[to_qa(lin([(1, e)], -v), axis, env) for e, v in atom.forms()] for atom in sym.atoms]
+        forms = [[to_qa(e, axis, env, memo) for e in es] for es in shifted]
     except NotQuasiAffineError as exc:
         return AxisSizes(axis, dim, None, (), str(exc))
     ok = _check(network, dim)
@@ -844,7 +850,7 @@ def _constraints(
 def _fill(text: str, sym: Symbolic, env: dict[str, int]) -> str:
     """An atom's text with its expressions printed, simplified where equal for every size."""
     every = {name: EVERY for name in sym.names}
-    memo: dict[int, str] = {}
+    memo = _Memo()
 
     def one(match: re.Match[str]) -> str:
         return _render(sym.shown[int(match.group(1))], every, env, memo) or "?"
@@ -900,7 +906,7 @@ def shape_formulas(network: Network, sizes: SizesReport | None = None) -> Formul
     sizes = sizes or valid_sizes(network)
     sets = {a.name: (a.valid if a.valid is not None else EVERY) for a in sizes.axes}
     env = dict(sym.sizes)
-    memo: dict[int, str] = {}
+    memo = _Memo()
     layers = []
     for node, dims in zip(network.nodes, sym.outputs):
         texts = tuple(_render(e, sets, env, memo) for e in dims)
@@ -908,24 +914,32 @@ def shape_formulas(network: Network, sizes: SizesReport | None = None) -> Formul
     return FormulaReport(sym.names, tuple(layers))
 
 
-def _render(e: Expr, sets: dict[str, ValidSet], env: dict[str, int], memo: dict[int, str]) -> str | None:
-    if id(e) in memo:
-        return memo[id(e)]
+@dataclass
+class _Memo:
+    """Printed texts and quasi-affine forms, by the id of expressions kept alive meanwhile."""
+
+    texts: dict[int, str] = field(default_factory=dict)
+    qas: dict[str, dict[int, QA]] = field(default_factory=dict)
+
+
+def _render(e: Expr, sets: dict[str, ValidSet], env: dict[str, int], memo: _Memo) -> str | None:
+    if id(e) in memo.texts:
+        return memo.texts[id(e)]
     try:
         used = names(e)
         text = None
         if len(used) == 1:
             (axis,) = used
-            text = _simplest(to_qa(e, axis, env), axis, sets[axis])
+            text = _simplest(to_qa(e, axis, env, memo.qas.setdefault(axis, {})), axis, sets[axis])
         if text is None:
             text = _compound(e, sets, env, memo) if isinstance(e, (Lin, Floor, Prod)) else to_text(e)
     except NotQuasiAffineError:
         return None
-    memo[id(e)] = text
+    memo.texts[id(e)] = text
     return text
 
 
-def _compound(e: Expr, sets: dict[str, ValidSet], env: dict[str, int], memo: dict[int, str]) -> str:
+def _compound(e: Expr, sets: dict[str, ValidSet], env: dict[str, int], memo: _Memo) -> str:
     def part(sub: Expr) -> str:
         text = _render(sub, sets, env, memo)
         if text is None:
