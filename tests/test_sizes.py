@@ -266,6 +266,15 @@ def test_unknown_is_reported() -> None:
     assert axis.unknown is not None and "scale_factor 0.1" in axis.unknown
 
 
+def test_refusals_the_conditions_do_not_cover_are_reported() -> None:
+    # in_channels 2 against 1 input channel: refused at every size by a check no size enters,
+    # which the derived conditions do not model: reported as unknown, with the refusal
+    net = replace(cnncalc.network([1, 2, 8], ["Conv1d(2, 2, 3)"]), input_shape=(1, 1, 8))
+    axis = valid_sizes(net).axis("L")
+    assert axis.valid is None
+    assert axis.unknown is not None and "in_channels=2 but the input has 1 channels" in axis.unknown
+
+
 def test_every_size() -> None:
     net = cnncalc.network([1, 3, 8], ["Conv1d(3, 4, 3, padding=1)", "ReLU"])
     axis = valid_sizes(net).axis("L")

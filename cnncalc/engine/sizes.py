@@ -10,7 +10,7 @@ that is constant on residue classes of a longer period. With ``T`` the least com
 all of them, each function is ``a + b*q`` on the class ``n = r + T*q``, whose sign changes at
 most at ``q = -a/b``. Between consecutive change points every atom has a constant truth value,
 so validity is constant there; evaluating it once per piece (at its first point, with the
-layers' own rules, :func:`accepts`) decides every size of the class, and
+layers' own rules, :func:`refusal`) decides every size of the class, and
 the last piece decides all large sizes. A layer whose map is not of this form is reported as
 unknown for the axis, never guessed.
 """
@@ -120,6 +120,8 @@ class ValidSet:
             text = "every size" if self.min == 1 else f"every size from {self.min}"
         elif self.residues == (0,):
             text = f"every multiple of {self.period} from {self.min}"
+        elif len(self.residues) == 1:
+            text = f"{name} mod {self.period} = {self.residues[0]} from {self.min}"
         else:
             text = f"{name} mod {self.period} in {{{_ranges(self.residues)}}} from {self.min}"
         if self.also:
@@ -650,33 +652,33 @@ def _broadcast(xs: list[Dims], ctx: _Ctx) -> Dims:
 # ---- deciding an axis ---------------------------------------------------------------------------
 
 
-def accepts(network: Network, input_shape: tuple[int, ...]) -> bool:
-    """Whether every layer's own rules (``apply``/``merge``, as the analysis runs them) accept
-    the network at ``input_shape``."""
+def refusal(network: Network, input_shape: tuple[int, ...]) -> str | None:
+    """Why the layers' own rules (``apply``/``merge``, as the analysis runs them) refuse the
+    network at ``input_shape``, or None when they accept it."""
     shapes: dict[int, tuple[int, ...]] = {NETWORK_INPUT: input_shape}
-    try:
-        for node in network.nodes:
-            xs = [shapes[i] for i in node.inputs]
+    for node in network.nodes:
+        xs = [shapes[i] for i in node.inputs]
+        try:
             shapes[node.index] = (
                 node.layer.merge(xs)[0] if node.layer.is_merge else node.layer.apply(xs[0]).output
             )
-    except CnncalcError:
-        return False
-    return True
+        except CnncalcError as exc:
+            return f"{node.key} ({node.layer.kind}): {exc.message}"
+    return None
 
 
-def _check(network: Network, dim: int) -> Callable[[int], bool]:
-    """Whether the layers accept size n on input dimension ``dim`` (memoised)."""
-    cache: dict[int, bool] = {}
+def _check(network: Network, dim: int) -> Callable[[int], str | None]:
+    """Why the layers refuse size n on input dimension ``dim``, or None (memoised)."""
+    cache: dict[int, str | None] = {}
     shape = list(network.input_shape)
 
-    def ok(n: int) -> bool:
+    def why(n: int) -> str | None:
         if n not in cache:
             shape[dim] = n
-            cache[n] = accepts(network, tuple(shape))
+            cache[n] = refusal(network, tuple(shape))
         return cache[n]
 
-    return ok
+    return why
 
 
 def _change_points(a: int, b: int) -> tuple[int, ...]:
@@ -778,7 +780,8 @@ def _decide(network: Network, sym: Symbolic, axis: str, dim: int) -> AxisSizes:
         runs[r] = []
         for q in pieces:
             n = r + t * q
-            accepted = ok(n)
+            refused = ok(n)
+            accepted = refused is None
             derived = all(atom.holds([f(n) for f in fs]) for atom, fs in zip(sym.atoms, per_atom))
             if accepted != derived:
                 # the layers' rules and the derived conditions disagree: not proven, not guessed
@@ -787,7 +790,8 @@ def _decide(network: Network, sym: Symbolic, axis: str, dim: int) -> AxisSizes:
                     dim,
                     None,
                     (),
-                    f"the derived conditions disagree with the layer rules at {axis} = {n}",
+                    f"the derived conditions and the layers' rules disagree at {axis} = {n}"
+                    + (f" (refused: {refused})" if refused else " (accepted)"),
                 )
             runs[r].append((n, accepted))
     valid = _assemble(t, runs)
