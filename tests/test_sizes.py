@@ -43,6 +43,8 @@ class _Oracle:
                         out = torch.cat(xs, dim=layer.dim)
                     elif layer.kind == "Add":
                         out = xs[0] + xs[1]
+                    elif layer.kind == "Mul":
+                        out = xs[0] * xs[1]
                     else:
                         out = module(xs[0])
                     values[step.node.index] = out
@@ -264,6 +266,43 @@ def test_unknown_is_reported() -> None:
     axis = valid_sizes(net).axis("H")
     assert axis.valid is None
     assert axis.unknown is not None and "scale_factor 0.1" in axis.unknown
+
+
+def test_broadcasting_merges() -> None:
+    # Add of MaxPool1d(2) (L // 2) and Conv1d(k=3) (L - 2): equal, or one of them 1. L // 2 = L - 2
+    # for L = 4 (and 3, where both are 1); L = 2 leaves the convolution empty: {3, 4}.
+    net = cnncalc.network(
+        [1, 1, 4],
+        [
+            {"name": "a", "type": "Conv1d", "in_channels": 1, "out_channels": 1, "kernel_size": 3},
+            {"name": "b", "type": "MaxPool1d", "kernel_size": 2, "from": "input"},
+            {"name": "s", "type": "Add", "from": ["b", "a"]},
+        ],
+    )
+    axis = valid_sizes(net).axis("L")
+    assert axis.valid == ValidSet(None, 1, (), (3, 4))
+    assert [c.layers for c in axis.constraints] == [("s",), ("a",)]
+    _check_against_torch(net, sizes=range(1, 41))
+    # squeeze-and-excitation: the pooled 1x1 gate multiplies the feature map at every size
+    se = cnncalc.network(
+        [1, 2, 9, 9],
+        [
+            {
+                "name": "f",
+                "type": "Conv2d",
+                "in_channels": 2,
+                "out_channels": 2,
+                "kernel_size": 3,
+                "stride": 2,
+            },
+            {"type": "AdaptiveAvgPool2d", "output_size": 1},
+            {"type": "Conv2d", "in_channels": 2, "out_channels": 2, "kernel_size": 1},
+            "Sigmoid",
+            {"name": "gate", "type": "Mul", "from": ["f", "sigmoid_1"]},
+        ],
+    )
+    assert [a.valid for a in valid_sizes(se).axes] == [ValidSet(3, 1, (0,))] * 2
+    _check_against_torch(se, sizes=range(1, 41))
 
 
 def test_refusals_the_conditions_do_not_cover_are_reported() -> None:
