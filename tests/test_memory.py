@@ -63,35 +63,31 @@ def _model(network: Network, torch: Any, device: str) -> Any:
     return model
 
 
-def measured_saved(network: Network, torch: Any, device: str = "cpu") -> dict[int, int]:
-    """Bytes PyTorch saves per layer in a train-mode forward: distinct storages, each for the
-    first layer saving it, parameters and buffers left out."""
+def measure(
+    network: Network, torch: Any, device: str = "cpu", optimizers: tuple[str, ...] = ()
+) -> tuple[dict[int, int], dict[str, int]]:
+    """What PyTorch keeps: the bytes saved per layer in a train-mode forward (distinct storages,
+    each for the first layer saving it, parameters and buffers left out), and, after one
+    backward and one ``step()`` of each of ``optimizers``, the bytes of parameters, gradients
+    and each optimizer's state."""
     model = _model(network, torch, device)
     excluded = {_storage(t) for t in [*model.parameters(), *model.buffers()]}
     seen: set[int] = set()
-    per_layer: dict[int, int] = {}
+    saved: dict[int, int] = {}
     layer_of = [NETWORK_INPUT]
 
     def pack(t: Any) -> Any:
         s = _storage(t)
         if s not in excluded and s not in seen:
             seen.add(s)
-            per_layer[layer_of[0]] = per_layer.get(layer_of[0], 0) + t.untyped_storage().nbytes()
+            saved[layer_of[0]] = saved.get(layer_of[0], 0) + t.untyped_storage().nbytes()
         return t
 
     x = torch.randn(network.input_shape, device=device)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        _run(network, torch, model, x, layer_of)
-    return per_layer
-
-
-def measured_state(
-    network: Network, torch: Any, device: str = "cpu", optimizers: tuple[str, ...] = OPTIMIZERS
-) -> dict[str, int]:
-    """Parameter, gradient and per-optimizer state bytes after one backward and one step."""
-    model = _model(network, torch, device)
-    x = torch.randn(network.input_shape, device=device)
-    outputs = _run(network, torch, model, x, [0])
+        outputs = _run(network, torch, model, x, layer_of)
+    if not optimizers:
+        return saved, {}
     loss = sum(o.float().sum() for o in outputs)
     if loss.requires_grad:
         loss.backward()
@@ -108,13 +104,13 @@ def measured_state(
         "adamw": torch.optim.AdamW,
     }
     trained = [p for p in params if p.requires_grad]
-    for name, make in makers.items():
-        if name not in optimizers:
+    for name in optimizers:
+        if name == "none":
             continue
-        if not trained:
+        if not trained:  # torch.optim refuses an empty parameter list
             figures[name] = 0
             continue
-        optimizer = make(trained)
+        optimizer = makers[name](trained)
         optimizer.step()
         figures[name] = sum(
             t.numel() * t.element_size()
@@ -122,7 +118,11 @@ def measured_state(
             for t in state.values()
             if isinstance(t, torch.Tensor)
         )
-    return figures
+    return saved, figures
+
+
+def measured_saved(network: Network, torch: Any, device: str = "cpu") -> dict[int, int]:
+    return measure(network, torch, device)[0]
 
 
 def per_layer(report: MemoryReport) -> dict[int, int]:
@@ -130,14 +130,15 @@ def per_layer(report: MemoryReport) -> dict[int, int]:
 
 
 def check_against_torch(network: Network, torch: Any, batches: tuple[int, ...], device: str = "cpu") -> None:
+    """saved_bytes per layer at each batch, and params, grads and every optimizer's state at the
+    last, equal to PyTorch's."""
     for batch in batches:
         net = network_at(network, batch)
         report = memory(net)
         assert report.unknown == ()
-        measured = measured_saved(net, torch, device)
-        assert per_layer(report) == measured, f"batch {batch}"
-        assert report.totals.saved_bytes == sum(measured.values())
-    state = measured_state(network_at(network, batches[-1]), torch, device)
+        saved, state = measure(net, torch, device, OPTIMIZERS if batch == batches[-1] else ())
+        assert per_layer(report) == saved, f"batch {batch}"
+        assert report.totals.saved_bytes == sum(saved.values())
     for name in OPTIMIZERS:
         report = memory(network, batch=batches[-1], optimizer=name)
         assert report.totals.params_bytes == state["params"]
@@ -255,7 +256,33 @@ CASES = [
     ("ReflectionPad2d(1)", (2, 4, 6, 6)),
     ("ReplicationPad3d(1)", (2, 4, 3, 3, 3)),
     ("CircularPad2d(1)", (2, 4, 6, 6)),
+    ("ConvTranspose3d(4, 2, 2)", (2, 4, 3, 3, 3)),
+    ("InstanceNorm1d(4)", (2, 4, 6)),
+    ("InstanceNorm3d(4, affine=True)", (2, 4, 3, 3, 3)),
+    ("ZeroPad3d(1)", (2, 4, 3, 3, 3)),
+    ("ConstantPad3d(1, 0.5)", (2, 4, 3, 3, 3)),
+    ("ReflectionPad1d(2)", (2, 4, 6)),
+    ("ReplicationPad1d(2)", (2, 4, 6)),
+    ("CircularPad1d(2)", (2, 4, 6)),
+    ("Narrow(1, 1, 2)", (2, 4, 6, 6)),
 ]
+
+
+VIEWS = [
+    # a channel slice is a view: the convolution after it keeps the whole storage it lies in
+    ["Conv2d(4, 4, 1)", "Narrow(1, 1, 2)", "Conv2d(2, 3, 1)"],
+    # flattening a channel slice cannot be a view: reshape copies, and Linear keeps the copy
+    ["Conv2d(4, 4, 1)", "Narrow(1, 1, 2)", "Flatten", "Linear(72, 3)"],
+    # a slice of the batch is contiguous: Flatten is a view, Linear keeps the convolution's storage
+    ["Conv2d(4, 4, 1)", "Narrow(0, 0, 1)", "Flatten", "Linear(144, 3)"],
+    ["Conv2d(4, 4, 1)", "Flatten(2)", "Unflatten(2, (3, 12))", "Flatten", "Linear(144, 3)"],
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("layers", VIEWS, ids=[" ".join(v[1:]) for v in VIEWS])
+def test_views_share_storage_as_in_torch(torch: Any, layers: list[str]) -> None:
+    check_against_torch(cnncalc.network((2, 4, 6, 6), layers), torch, (2, 3))
 
 
 @pytest.mark.torch
@@ -268,11 +295,11 @@ def test_each_rule_matches_torch(torch: Any, layer: str, shape: tuple[int, ...])
         network = cnncalc.network(shape, layers)
         report = memory(network)
         assert report.unknown == ()
-        assert per_layer(report) == measured_saved(network, torch), layers
-    # Adam's state counts parameter tensors: one step tensor each
-    state = measured_state(network, torch, optimizers=("adam",))
-    assert memory(network, optimizer="adam").totals.optimizer_bytes == state["adam"], layers
-    assert report.totals.grads_bytes == state["grads"]
+        saved, state = measure(network, torch, optimizers=("adam",))
+        assert per_layer(report) == saved, layers
+        # Adam's state counts parameter tensors: a step tensor for each
+        assert memory(network, optimizer="adam").totals.optimizer_bytes == state["adam"], layers
+        assert report.totals.grads_bytes == state["grads"]
 
 
 def test_the_table_covers_every_kind_the_examples_use() -> None:

@@ -273,7 +273,8 @@ def _run(
     values: dict[int, _Value] = {NETWORK_INPUT: _Value(0, storages[0], _contiguous(net.input_shape), False)}
     counted: set[int] = set()
     unknown: set[str] = set()
-    rows: list[dict[str, Any]] = []
+    layers: list[LayerMemory] = []
+    workspaces: list[int | None] = []  # inference temporaries per layer; None where unknown
     for step in steps:
         node, layer = step.node, step.node.layer
         rule = rule_for(layer)
@@ -321,50 +322,40 @@ def _run(
                     saved_parts.append(SavedPart(saved.what, nbytes, first))
                     if first:
                         saved_bytes = (saved_bytes or 0) + nbytes
-        elif rule is None:
-            saved_bytes = 0 if training else None
         tensors = rule.param_tensors(layer) if rule is not None else (None if trainable else 0)
-        optimizer_bytes = _optimizer_bytes(optimizer, trainable * itemsize, tensors if param_grad else 0)
         transient = 0
         if builds_node:
-            out_grad = numel_bytes(out_shape, itemsize)
-            transient = out_grad + sum(
+            # the gradient of the output and those of the inputs that need one
+            transient = numel_bytes(out_shape, itemsize) + sum(
                 numel_bytes(shape, itemsize) for shape, v in zip(step.input_shapes, ins) if v.grad
             )
-        rows.append(
-            {
-                "node": node,
-                "out_shape": out_shape,
-                "params_bytes": params * itemsize,
-                "grads_bytes": trainable * itemsize if training else 0,
-                "optimizer_bytes": optimizer_bytes if training else 0,
-                "saved_bytes": saved_bytes if training else 0,
-                "saved": tuple(saved_parts),
-                "transient": transient,
-                "workspace": rule.workspace(ctx) if rule is not None else None,
-            }
+        layers.append(
+            LayerMemory(
+                index=node.index,
+                name=node.name,
+                path=node.key,
+                kind=layer.kind,
+                output_shape=out_shape,
+                output_bytes=numel_bytes(out_shape, itemsize),
+                params_bytes=params * itemsize,
+                grads_bytes=trainable * itemsize if training else 0,
+                optimizer_bytes=(
+                    _optimizer_bytes(optimizer, trainable * itemsize, tensors if param_grad else 0)
+                    if training
+                    else 0
+                ),
+                saved_bytes=saved_bytes,
+                saved=tuple(saved_parts),
+                transient_bytes=transient,
+            )
         )
+        workspaces.append(rule.workspace(ctx) if rule is not None else None)
         values[node.index] = out
 
-    live = _live(net, values, storages, rows) if inference else [None] * len(rows)
-    layers = tuple(
-        LayerMemory(
-            index=row["node"].index,
-            name=row["node"].name,
-            path=row["node"].key,
-            kind=row["node"].layer.kind,
-            output_shape=row["out_shape"],
-            output_bytes=numel_bytes(row["out_shape"], itemsize),
-            params_bytes=row["params_bytes"],
-            grads_bytes=row["grads_bytes"],
-            optimizer_bytes=row["optimizer_bytes"],
-            saved_bytes=row["saved_bytes"],
-            saved=row["saved"],
-            transient_bytes=row["transient"],
-            live_bytes=lv,
-        )
-        for row, lv in zip(rows, live)
-    )
+    live: list[int | None] = []
+    if inference:
+        live = _live(net, values, storages, workspaces)
+        layers = [dataclasses.replace(layer, live_bytes=lv) for layer, lv in zip(layers, live)]
     params_bytes = sum(layer.params_bytes for layer in layers)
     grads_bytes = sum(layer.grads_bytes for layer in layers)
     optimizer_total = _sum_known(layer.optimizer_bytes for layer in layers)
@@ -391,7 +382,7 @@ def _run(
         dtype,
         optimizer.value,
         inference,
-        layers,
+        tuple(layers),
         totals,
         tuple(sorted(unknown)),
         network,
@@ -437,12 +428,8 @@ def _sum_known(values: Iterable[int | None]) -> int | None:
     return total
 
 
-def _config(layer: Any) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in layer.model_dump().items())
-
-
 def _live(
-    net: Network, values: dict[int, _Value], storages: list[int], rows: list[dict[str, Any]]
+    net: Network, values: dict[int, _Value], storages: list[int], workspaces: list[int | None]
 ) -> list[int | None]:
     """Inference: the bytes of activations alive while each layer computes (its inputs, every
     tensor a later layer or the output still needs, its output and its temporaries), a storage
@@ -457,9 +444,8 @@ def _live(
         last_use[values[i].storage] = end
     alive = {values[NETWORK_INPUT].storage}
     result: list[int | None] = []
-    for node, row in zip(net.nodes, rows):
+    for node, workspace in zip(net.nodes, workspaces):
         alive.add(values[node.index].storage)
-        workspace = row["workspace"]
         now = sum(storages[s] for s in alive)
         result.append(None if workspace is None else now + workspace)
         alive = {s for s in alive if last_use.get(s, node.index) > node.index}
