@@ -46,7 +46,7 @@ from cnncalc.engine.quasi import (
 from cnncalc.errors import CnncalcError, GeometryError
 from cnncalc.graph import NETWORK_INPUT, Network
 from cnncalc.layers import activation, conv, linear, merge, norm, pad, pool, reshape
-from cnncalc.layers.base import Layer, ntuple
+from cnncalc.layers.base import Layer, ntuple, positive
 
 AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
@@ -322,16 +322,31 @@ class _Ctx:
     def atom(self, test: str, exprs: Sequence[Expr], what: str, modulus: int = 1) -> None:
         if any(isinstance(e, Unknown) for e in exprs):
             return  # the unknown input is reported already
-        if all(const_value(e) is not None for e in exprs):
-            return  # size-independent: the layer's own check decides every size alike
+        values = [const_value(e) for e in exprs]
+        if all(v is not None for v in values):
+            # size-independent: decided here, alike for every size
+            probe = Atom(self.node, test, tuple(exprs), what, modulus)
+            if not probe.holds([v for v in values if v is not None]):
+                self.sym.never.append((self.path, f"{self.path} ({self.kind}): {self._plain(what)}"))
+            return
         self.sym.atoms.append(
             Atom(self.node, test, tuple(exprs), f"{self.path} ({self.kind}): {what}", modulus)
         )
+
+    def _plain(self, what: str) -> str:
+        return re.sub(r"<<(\d+)>>", lambda m: _text_or_unknown(self.sym.shown[int(m.group(1))]), what)
 
     def show(self, e: Expr) -> str:
         """A placeholder for ``e`` in an atom's text, printed once the valid sizes are known."""
         self.sym.shown[id(e)] = e
         return f"<<{id(e)}>>"
+
+
+def _text_or_unknown(e: Expr) -> str:
+    try:
+        return to_text(e)
+    except NotQuasiAffineError:
+        return "?"
 
 
 def _channel_axis(x: Dims, n: int) -> int:
@@ -380,6 +395,7 @@ def _rule(layer: Layer, xs: list[Dims], ctx: _Ctx) -> Dims | None:
         sizes = layer.unflattened_size
         known = math.prod(s for s in sizes if s != -1)
         if -1 in sizes:
+            positive((known,), "unflattened_size")
             ctx.atom(
                 "mod", [x[dim]], f"size {ctx.show(x[dim])} of dim {dim} must be divisible by {known}", known
             )
@@ -389,14 +405,17 @@ def _rule(layer: Layer, xs: list[Dims], ctx: _Ctx) -> Dims | None:
         return x[:dim] + tuple(Const(s) for s in sizes) + x[dim + 1 :]
     if isinstance(layer, reshape.PixelShuffle):
         r = layer.upscale_factor
+        positive((r,), "upscale_factor")
         ctx.atom("mod", [x[-3]], f"channels must be divisible by {r * r}", r * r)
         return x[:-3] + (affine_floor(x[-3], 1, 0, r * r), lin([(r, x[-2])]), lin([(r, x[-1])]))
     if isinstance(layer, reshape.PixelUnshuffle):
         r = layer.downscale_factor
+        positive((r,), "downscale_factor")
         for e in x[-2:]:
             ctx.atom("mod", [e], f"size {ctx.show(e)} must be divisible by {r}", r)
         return x[:-3] + (lin([(r * r, x[-3])]), affine_floor(x[-2], 1, 0, r), affine_floor(x[-1], 1, 0, r))
     if isinstance(layer, reshape.ChannelShuffle):
+        positive((layer.groups,), "groups")
         ctx.atom("mod", [x[1]], f"channels must be divisible by {layer.groups}", layer.groups)
         return x
     if isinstance(layer, reshape.Narrow):
@@ -456,6 +475,7 @@ def _rule(layer: Layer, xs: list[Dims], ctx: _Ctx) -> Dims | None:
         return x
     if isinstance(layer, norm.GroupNorm):
         g = layer.num_groups
+        positive((g,), "num_groups")
         if layer.affine and layer.num_channels is not None:
             ctx.atom("eq0", [lin([(1, x[1])], -layer.num_channels)], "num_channels must equal the channels")
         else:
@@ -490,6 +510,8 @@ def _conv(layer: conv.ConvNd, x: Dims, ctx: _Ctx) -> Dims:
     k = ntuple(layer.kernel_size, n, "kernel_size", single=False)
     s = ntuple(layer.stride, n, "stride")
     d = ntuple(layer.dilation, n, "dilation")
+    for values, name in ((k, "kernel_size"), (s, "stride"), (d, "dilation")):
+        positive(values, name)
     sizes = list(x[ch + 1 :])
     if isinstance(layer.padding, str):
         # 'same': total d(k-1), left = total // 2 (stride 1 only); 'valid': none
@@ -552,6 +574,8 @@ def _pool(layer: pool._WindowPool, x: Dims, ctx: _Ctx) -> Dims:
     s = k if stride is None or stride == () else ntuple(stride, n, "stride")
     p = ntuple(padding, n, "padding")
     d = ntuple(dilation, n, "dilation")
+    for values, name in ((k, "kernel_size"), (s, "stride"), (d, "dilation")):
+        positive(values, name)
     kernel_fits = n == 3 and isinstance(layer, (pool._AvgPoolNd, pool._LPPoolNd))
     outs = []
     for size, ki, si, pi, di in zip(x[ch + 1 :], k, s, p, d):
