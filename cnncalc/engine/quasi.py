@@ -170,6 +170,9 @@ def lin(terms: list[tuple[int, Expr]], const: int = 0) -> Expr:
         v = const_value(e)
         if v is not None:
             const += k * v
+        elif isinstance(e, Lin):  # 2 * (2 * x + 1) is 4 * x + 2: flat sums print shorter
+            kept.extend((k * k2, e2) for k2, e2 in e.terms)
+            const += k * e.const
         elif k:
             kept.append((k, e))
     if not kept:

@@ -25,6 +25,7 @@ from fractions import Fraction
 from typing import Any
 
 from cnncalc.engine.quasi import (
+    MAX_PERIOD,
     QA,
     Const,
     Expr,
@@ -791,7 +792,7 @@ def _decide(network: Network, sym: Symbolic, axis: str, dim: int) -> AxisSizes:
                     # f(n + T) = f(n) + s*T, so f mod m repeats after T * m / gcd(s*T, m)
                     step = int(f.slope * f.period)
                     t = math.lcm(t, f.period * (atom.modulus // math.gcd(step, atom.modulus)))
-        if t > 1 << 16:
+        if t > MAX_PERIOD:
             raise NotQuasiAffineError(f"the period {t} is too long to tabulate")
         forms = [[to_qa(e, axis, env, memo) for e in es] for es in shifted]
     except NotQuasiAffineError as exc:

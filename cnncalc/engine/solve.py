@@ -142,18 +142,21 @@ def solve(
     axis after batch and channels, or one per trailing axis).
 
     ``target`` is a call form with one ``?`` (then ``input_shape`` is required), or a network
-    with ``unknown = (layer, argument)``. Arguments: padding, kernel_size, stride, dilation,
-    output_padding (integers, one value for every axis, or per axis when the axes need
-    different values) and ceil_mode.
+    with ``unknown = (layer, argument)`` (a name, path or index, and the argument). Arguments:
+    padding, kernel_size, stride, dilation, output_padding (integers) and ceil_mode.
+
+    Values are tried on every axis at once. Where none fits every axis, per-axis tuples are
+    tried, made of the values that give the wanted size on their own axis (the axes of these
+    layers do not interact). For a single layer whose padding no symmetric value gives,
+    TensorFlow's "SAME" split is reported: the least total padding per axis, the odd unit after
+    (right, bottom, back), as the ZeroPad that reproduces it before the layer with padding 0.
 
     Complete within the bound: with L the largest spatial size entering the layer, W the largest
     wanted size, and S, K, D, P the layer's largest stride, kernel, dilation and padding (1, 1,
     1, 0 for the unknown one), every value up to ``B = (max(L, W) + 1) * S + D * K + 2 * P`` is
-    tried. For one layer no value above B can work, except where the output stops depending on
-    the argument (a stride or dilation beyond the input: output 1): those are not listed. A
-    convolution's padding that no symmetric value gives is reported as TensorFlow's "SAME"
-    split: the least total padding per axis, the odd unit after (right, bottom, back), as the
-    ZeroPad that reproduces it before the layer with padding 0.
+    tried (``SolveReport.bound``). For one layer no value above B can work, except where the
+    output stops depending on the argument (a stride or dilation beyond the input gives 1
+    whatever its value): those are not listed.
     """
     if isinstance(target, str):
         if input_shape is None:
