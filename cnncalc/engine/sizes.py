@@ -999,6 +999,25 @@ def _simplest(f: QA, axis: str, valid: ValidSet) -> str | None:
     """
     if valid.min is None and not valid.also:
         return None
+    text = _single_floor(f, axis, valid)
+    if text is not None:
+        return text
+    # a multiple of one: 2 * ((H + 31) // 32)
+    points = list(valid.also)
+    if valid.min is not None:
+        span = math.lcm(f.period, valid.period)
+        points += [n for n in range(valid.min, valid.min + span) if n % valid.period in valid.residues]
+    # k divides f on the listed sizes and on every valid size beyond (f grows by slope * span)
+    k = math.gcd(*(f(n) for n in points), int(f.slope * math.lcm(f.period, valid.period)))
+    if k > 1:
+        inner = _single_floor(QA(f.slope / k, tuple(c / k for c in f.offsets)), axis, valid)
+        if inner is not None:
+            return f"{k} * ({inner})" if not inner.isidentifier() else f"{k} * {inner}"
+    return None
+
+
+def _single_floor(f: QA, axis: str, valid: ValidSet) -> str | None:
+    """``(A*axis + B) // C`` equal to ``f`` on every valid size, with the least C, or None."""
     p, q = f.slope.numerator, f.slope.denominator
     for m in range(1, 65):
         a, c = p * m, q * m
