@@ -771,13 +771,13 @@ def _assemble(t: int, runs: dict[int, list[tuple[int, bool]]]) -> ValidSet:
 
 
 def _decide(network: Network, sym: Symbolic, axis: str, dim: int) -> AxisSizes:
-    if sym.unknown:
-        return AxisSizes(axis, dim, None, (), "; ".join(sym.unknown))
     env = dict(sym.sizes)
     if sym.never:
         path, reason = sym.never[0]
         nothing = ValidSet(None, 1, ())
         return AxisSizes(axis, dim, nothing, (Constraint((path,), f"{reason} — at every size", nothing),))
+    if sym.unknown:
+        return AxisSizes(axis, dim, None, (), "; ".join(sym.unknown))
     try:
         # one memo for the whole axis (the expressions form a DAG); every expression keyed in it
         # stays alive in ``sym`` or ``shifted`` while it is used, so no id is reused
