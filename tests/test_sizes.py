@@ -343,6 +343,29 @@ def test_broadcasting_merges() -> None:
     _check_against_torch(se, sizes=range(1, 41))
 
 
+def test_three_axes_and_ceil_mode() -> None:
+    # AvgPool3d(3, 2, ceil_mode=True): out = ceil((D - 3) / 2) + 1 = D // 2, and PyTorch's 3d
+    # average pooling also wants D >= 3; the 2x upsampled branch, 2 * (D // 2), meets a 1x1x1
+    # convolution's D only for even D (D = 2 is below the kernel): so even D from 4, where the
+    # upsampled size 2 * (D // 2) is D
+    net = cnncalc.network(
+        [1, 1, 6, 6, 6],
+        [
+            {"name": "c", "type": "Conv3d", "in_channels": 1, "out_channels": 1, "kernel_size": 1},
+            {"type": "AvgPool3d", "kernel_size": 3, "stride": 2, "ceil_mode": True},
+            {"type": "Upsample", "scale_factor": 2.0},
+            {"name": "cat", "type": "Concat", "from": ["upsample_1", "c"]},
+        ],
+    )
+    report = valid_sizes(net)
+    assert [a.name for a in report.axes] == ["D", "H", "W"]
+    assert report.axis("D").valid == ValidSet(4, 2, (0,))
+    formulas = shape_formulas(net, report).layers
+    assert formulas[1].output_shape_formula == ("1", "1", "D // 2", "H // 2", "W // 2")
+    assert formulas[2].output_shape_formula == ("1", "1", "D", "H", "W")
+    _check_against_torch(net, sizes=range(1, 25), axes=("D",))
+
+
 def test_refusals_the_conditions_do_not_cover_are_reported() -> None:
     # in_channels 2 against 1 input channel: refused at every size by a check no size enters,
     # which the derived conditions do not model: reported as unknown, with the refusal
