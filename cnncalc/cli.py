@@ -24,7 +24,7 @@ except ImportError:  # earlier typer runs on click itself
     )
 
 from cnncalc import __version__
-from cnncalc.errors import ArgumentError, CnncalcError, LimitError, Position, SourceError, SpecError
+from cnncalc.errors import ArgumentError, CnncalcError, LimitError, Position, SpecError
 from cnncalc.limits import Limits
 from cnncalc.options import (
     ColorOpt,
@@ -392,7 +392,7 @@ def convert(
 ) -> None:
     """Write the cnncalc YAML equivalent of a network (Darknet, ONNX, PyTorch or YAML)."""
     from cnncalc.readers import read
-    from cnncalc.render.output import write
+    from cnncalc.render.output import check_target, write
     from cnncalc.spec.export import network_yaml
 
     with _errors(debug):
@@ -401,8 +401,7 @@ def convert(
             raise SpecError("give either a SOURCE file or --from-torch", Position("<command line>"))
         if str(output) == "-":
             raise SpecError("give the file to write with -o FILE", Position("<option --output>"))
-        if output.exists() and not force:
-            raise SourceError("exists already; add --force to overwrite it", Position(str(output)))
+        check_target(output, exclusive=True, force=force)
         if from_torch is not None:
             network = read(from_torch, options, format="torch").network
             origin = from_torch
@@ -410,7 +409,7 @@ def convert(
             assert source is not None
             network = read(source, options).network
             origin = source
-        write(network_yaml(network, origin), output)
+        write(network_yaml(network, origin), output, exclusive=True, force=force)
 
 
 @app.command(epilog="Example:\n\n  cnncalc check examples/*.yaml")
@@ -460,6 +459,9 @@ def main() -> None:
     # A run is short and builds few reference cycles; the cyclic collector would rescan every
     # live object again and again as a 100,000-layer network grows (quadratic time). Off.
     gc.disable()
+    from cnncalc.errors import escape
+    from cnncalc.render.output import Interrupted
+
     # pydantic looks for plugins in every installed package's entry points at the first
     # validation (~10 ms here, more in larger environments); cnncalc's models use none.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
@@ -468,9 +470,19 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("cnncalc: interrupted\n")
         sys.exit(130)
+    except Interrupted as exc:  # SIGTERM or SIGHUP while a file was written
+        sys.stderr.write("cnncalc: interrupted\n")
+        sys.exit(128 + exc.signum)
     except BrokenPipeError:
         # stdout's reader went away (``| head``): silence the interpreter's flush at exit
         with contextlib.suppress(OSError):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
+    except Exception as exc:
+        # a path the library does not yet name: still one line and exit 2, never a traceback
+        if "--debug" in sys.argv:
+            raise
+        message = escape(str(exc))
+        sys.stderr.write(f"cnncalc: internal error: {type(exc).__name__}: {message[:200]}\n")
+        sys.exit(2)

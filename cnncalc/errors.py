@@ -36,7 +36,8 @@ class CnncalcError(Exception):
 
     def __str__(self) -> str:
         where = f"{self.position}: " if self.position is not None else ""
-        return f"{where}{self.message}"
+        # names from the input may hold escape sequences or newlines: one safe line always
+        return escape(f"{where}{self.message}")
 
 
 class SourceError(CnncalcError):
@@ -82,6 +83,24 @@ class ArgumentError(CnncalcError):
         super().__init__(message)
         self.argument = argument
         self.named = named
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape(text: str) -> str:
+    """``text`` safe for a terminal and one line: control and other unprintable characters
+    (ESC, newline, CR, bidirectional overrides) written as ``\\x1b``, ``\\n``, ``\\u202e``."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape_char(c) for c in text)
+
+
+def _escape_char(c: str) -> str:
+    if c in _ESCAPES:
+        return _ESCAPES[c]
+    code = ord(c)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def shown(value: object) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from cnncalc.errors import escape
 from cnncalc.layers.base import fmt_shape
 from cnncalc.render.csvout import csv_table, dims
 from cnncalc.render.markdown import row
@@ -99,7 +100,7 @@ def dense_table(report: DenseReport) -> list[RenderableType]:
     from rich.text import Text
 
     table = Table(
-        title=f"{report.name or 'network'}: convolution versus fully connected",
+        title=f"{escape(report.name or 'network')}: convolution versus fully connected",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         padding=(0, 0, 0, 1),
@@ -123,7 +124,7 @@ def _dense_rows(report: DenseReport) -> list[list[str]]:
     return [
         [
             str(layer.index),
-            f"{layer.name} ({layer.type})" + (" †" if layer.pointwise else ""),
+            f"{escape(layer.name)} ({layer.type})" + (" †" if layer.pointwise else ""),
             f"{_dims(layer.sample_input)} → {_dims(layer.sample_output)}",
             thousands(layer.conv_weights),
             thousands(layer.dense_weights),
@@ -167,13 +168,13 @@ def dense_csv(result: Dense) -> str:
     ratio exact (``p/q`` when not whole), shapes written as ``3x32x32``."""
     rows: list[list[str]] = []
     for report in result.reports:
-        name = report.name or ""
+        name = escape(report.name or "")
         for layer in report.layers:
             rows.append(
                 [
                     name,
                     str(layer.index),
-                    layer.name,
+                    escape(layer.name),
                     layer.type,
                     dims(layer.sample_input),
                     dims(layer.sample_output),
@@ -194,7 +195,7 @@ def dense_markdown(result: Dense) -> str:
     """``dense --format markdown``: a heading, the table's columns and its totals, the notes."""
     blocks = []
     for report in result.reports:
-        lines = [f"### {report.name or 'network'}: convolution versus fully connected", ""]
+        lines = [f"### {escape(report.name or 'network')}: convolution versus fully connected", ""]
         lines += [row(DENSE_COLUMNS), "|---:|---|---|---:|---:|---:|"]
         lines += [row(cells) for cells in _dense_rows(report)]
         conv, dense = thousands(report.conv_weights), thousands(report.dense_weights)

@@ -6,6 +6,7 @@ import csv
 import io
 from typing import TYPE_CHECKING
 
+from cnncalc.errors import escape
 from cnncalc.report import Report
 
 if TYPE_CHECKING:
@@ -45,12 +46,12 @@ def render(reports: list[Report], flops: bool = False) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS + (["flops"] if flops else []))
     for report in reports:
-        name = report.name or ""
+        name = escape(report.name or "")
         for layer in report.layers:
             row: list[object] = [
                 name,
                 layer.index,
-                layer.name,
+                escape(layer.name),
                 layer.type,
                 dims(layer.input_shape),
                 dims(layer.output_shape),

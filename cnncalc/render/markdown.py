@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cnncalc.errors import escape
 from cnncalc.layers.base import fmt_shape
 from cnncalc.render.numbers import count, size, thousands
 from cnncalc.report import Report
@@ -22,7 +23,7 @@ def render(reports: list[Report], flops: bool = False) -> str:
     blocks = []
     ops = "FLOPs" if flops else "MACs"
     for report in reports:
-        lines = [f"### {report.name or 'network'}", ""]
+        lines = [f"### {escape(report.name or 'network')}", ""]
         lines.append(f"Input {fmt_shape(report.input_shape)}, {report.dtype}.")
         lines.append("")
         lines.append(row(["#", "Layer", "Type", "Output shape", "Params", ops, "Memory"]))
@@ -33,7 +34,7 @@ def render(reports: list[Report], flops: bool = False) -> str:
                 row(
                     [
                         str(layer.index),
-                        layer.name,
+                        escape(layer.name),
                         layer.type,
                         fmt_shape(layer.output_shape),
                         thousands(layer.params),

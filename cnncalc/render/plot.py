@@ -16,6 +16,9 @@ def _pyplot(path: Path) -> Any:
         raise SourceError(
             f"plots are written as .png or .svg, not {path.suffix or 'no suffix'!r}", Position(str(path))
         )
+    from cnncalc.render.output import check_target
+
+    check_target(path)
     try:
         import matplotlib
     except ImportError:
@@ -24,6 +27,14 @@ def _pyplot(path: Path) -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _save(fig: Any, path: Path) -> None:
+    """Through the one output writer: a temporary file renamed into place, never through a
+    symbolic link or onto a device."""
+    from cnncalc.render.output import write_file
+
+    write_file(path, lambda handle: fig.savefig(handle, format=path.suffix.lower().lstrip(".")))
 
 
 def plot_receptive_field(report: Report, path: Path) -> None:
@@ -46,7 +57,7 @@ def plot_receptive_field(report: Report, path: Path) -> None:
     ax.set_title(f"{report.name or 'network'}: receptive field per layer")
     ax.legend(loc="upper left")
     ax.grid(True, which="major", alpha=0.3)
-    fig.savefig(path)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -65,5 +76,5 @@ def plot_cost(report: Report, path: Path, flops: bool = False) -> None:
     ax.set_title(f"{report.name or 'network'}: cost per layer")
     ax.legend(loc="upper right")
     ax.grid(True, axis="y", alpha=0.3)
-    fig.savefig(path)
+    _save(fig, path)
     plt.close(fig)

@@ -6,6 +6,7 @@ import math
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from cnncalc.errors import escape
 from cnncalc.layers.base import fmt_shape
 from cnncalc.render.numbers import exact, per_axis
 from cnncalc.report import Report, UnitRegion, summarize
@@ -32,7 +33,7 @@ def rf_tables(reports: list[Report]) -> list[RenderableType]:
 
     out: list[RenderableType] = []
     for report in reports:
-        title = f"{report.name or 'network'} · input {fmt_shape(report.input_shape)}"
+        title = f"{escape(report.name or 'network')} · input {fmt_shape(report.input_shape)}"
         table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", padding=(0, 0, 0, 1))
         table.show_edge = False
         headers = ["#", "Layer (type)", "Output shape", "RF size", "Stride", "Padding", "Centre 0", ""]
@@ -50,7 +51,7 @@ def rf_tables(reports: list[Report]) -> list[RenderableType]:
                 exceeded = exceeded or field.exceeds_input
                 cells = [size, per_axis(field.stride), per_axis(field.padding), per_axis(field.centre0), mark]
             table.add_row(
-                str(layer.index), f"{layer.name} ({layer.type})", fmt_shape(layer.output_shape), *cells
+                str(layer.index), f"{escape(layer.name)} ({layer.type})", fmt_shape(layer.output_shape), *cells
             )
         out.append(table)
         notes = []
@@ -73,7 +74,7 @@ def unit_lines(region: UnitRegion, report: Report) -> list[RenderableType]:
     layer = report.layers[region.layer_index]
     names = AXES.get(len(region.unit), tuple(f"axis {i}" for i in range(len(region.unit))))
     field = layer.receptive_field
-    where = f"{layer.name} ({layer.type}), output {fmt_shape(layer.output_shape)}"
+    where = f"{escape(layer.name)} ({layer.type}), output {fmt_shape(layer.output_shape)}"
     lines = [f"unit {fmt_shape(region.unit)} of {where}"]
     if field is not None:
         lines.append(
@@ -98,7 +99,7 @@ def unit_lines(region: UnitRegion, report: Report) -> list[RenderableType]:
     for name, products in region.trail:
         count, bounds = summarize(products)
         where = _intervals(names, bounds) if bounds else "-"
-        lines.append(f"  via {name}: {count} positions, {where}")
+        lines.append(f"  via {escape(name)}: {count} positions, {where}")
     return [Text("\n".join(lines))]
 
 
@@ -194,9 +195,9 @@ def _rows(reports: list[Report]) -> list[list[str]]:
             )
             rows.append(
                 [
-                    report.name or "",
+                    escape(report.name or ""),
                     str(layer.index),
-                    layer.name,
+                    escape(layer.name),
                     layer.type,
                     fmt_shape(layer.output_shape),
                     *values,
