@@ -139,11 +139,17 @@ def did_you_mean(word: str, choices: Sequence[str], cutoff: float = 0.6) -> str:
 
 @dataclass(frozen=True)
 class Ref:
-    """An input given by name (a layer's path, or ``input``), resolved when the network is built."""
+    """An input given by name (a layer's path, or ``input``), resolved when the network is built.
+
+    ``scope`` is the path of the block the reference was written in: a name is looked up there
+    first, then in each enclosing block, then at the top (``from: conv`` inside ``layer1.body``
+    means ``layer1.body.conv`` when there is one).
+    """
 
     name: str
     position: Position | None = None
     context: str = "from:"
+    scope: str = ""
 
 
 # What feeds a node: a handle returned by :meth:`NetworkBuilder.add` (or NETWORK_INPUT), or a name.
@@ -306,11 +312,22 @@ class NetworkBuilder:
         local = name if name is not None else self.default_name(layer.kind)
         path = self.path(local) if claimed else self.claim(local, position)
         given: list[Input] = list(inputs) if inputs is not None else [self._last]
+        prefix = self._scopes[-1].prefix
+        if prefix:  # names are looked up from the block they were written in
+            given = [self._scoped(i, prefix) for i in given]
         self._pending.append(_Pending(path, layer, given, trainable, position, arg_positions or {}))
         handle = len(self._pending) - 1
         self._names[path] = handle
         self._last = handle
         return handle
+
+    @staticmethod
+    def _scoped(given: Input, prefix: str) -> Input:
+        if isinstance(given, str):
+            return Ref(given, None, "from:", prefix)
+        if isinstance(given, Ref) and not given.scope:
+            return Ref(given.name, given.position, given.context, prefix)
+        return given
 
     def output(self, *names: Input) -> None:
         """Declare network outputs (default: the last layer added)."""
@@ -384,9 +401,20 @@ class NetworkBuilder:
             ref = Ref(ref)
         if ref.name == "input":
             return NETWORK_INPUT
+        scope = ref.scope
+        while scope:  # the innermost block first, then each one around it
+            local = f"{scope}.{ref.name}"
+            if local in self._names:
+                return self._names[local]
+            scope = scope.rpartition(".")[0]
         if ref.name in self._names:
             return self._names[ref.name]
-        hint = did_you_mean(ref.name, list(self._names))
+        longer = [path for path in self._names if path.endswith("." + ref.name)]
+        if longer:
+            shown_paths = " or ".join(repr(p) for p in longer[:3])
+            hint = f" (did you mean {shown_paths}?)"
+        else:
+            hint = did_you_mean(ref.name, list(self._names))
         raise GraphError(f"unknown layer {ref.name!r} in {ref.context}{hint}", ref.position)
 
     def _toposort(self, inputs: list[list[int]]) -> list[int]:

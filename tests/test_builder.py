@@ -148,3 +148,27 @@ def test_the_layer_limit_is_the_builders_argument() -> None:
 def test_nothing_added_is_refused() -> None:
     with pytest.raises(SpecError, match="the network has no layers"):
         NetworkBuilder((1, 2, 4, 4), source="empty.yaml").build()
+
+
+def test_names_resolve_from_the_block_they_are_written_in() -> None:
+    b = NetworkBuilder((1, 2, 4, 4))
+    b.add(ReLU(), "act")
+    with b.scope("block"):
+        b.add(ReLU(), "act", ["input"])
+        b.add(Add(), "sum", ["act", "input"])  # the block's own 'act', not the top-level one
+    b.add(Add(), "top", ["act", "block.sum"])  # at the top, 'act' is the top-level layer
+    net = b.build()
+    keys = [n.key for n in net.nodes]
+    assert keys == ["act", "block.act", "block.sum", "top"]
+    assert net.nodes[2].inputs == (1, NETWORK_INPUT)
+    assert net.nodes[3].inputs == (0, 2)
+
+
+def test_a_short_name_from_outside_its_block_suggests_the_full_path() -> None:
+    b = NetworkBuilder((1, 2, 4, 4))
+    with b.scope("layer1"):
+        b.add(ReLU(), "conv")
+    b.add(ReLU(), "head", [Ref("conv", Position("net.yaml", 9, 11))])
+    with pytest.raises(GraphError) as err:
+        b.build()
+    assert str(err.value) == "net.yaml:9:11: unknown layer 'conv' in from: (did you mean 'layer1.conv'?)"
