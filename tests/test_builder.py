@@ -172,3 +172,22 @@ def test_a_short_name_from_outside_its_block_suggests_the_full_path() -> None:
     with pytest.raises(GraphError) as err:
         b.build()
     assert str(err.value) == "net.yaml:9:11: unknown layer 'conv' in from: (did you mean 'layer1.conv'?)"
+
+
+def test_short_names_inside_a_residual_body_in_a_network_file() -> None:
+    import cnncalc
+
+    text = (
+        "input: [1, 4, 8, 8]\n"
+        "layers:\n"
+        "  - type: Residual\n"
+        "    name: res\n"
+        "    body:\n"
+        "      - {type: Conv2d, name: a, in_channels: 4, out_channels: 4, kernel_size: 3, padding: 1}\n"
+        "      - {type: ReLU, name: b}\n"
+        "      - {type: Add, from: [a, b]}\n"
+    )
+    net = cnncalc.load(text)
+    by_key = {n.key: n for n in net.nodes}
+    assert by_key["res.body.add_1"].inputs == (by_key["res.body.a"].index, by_key["res.body.b"].index)
+    assert cnncalc.analyze(net).output_shape == (1, 4, 8, 8)
