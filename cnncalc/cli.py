@@ -31,6 +31,7 @@ from cnncalc.options import (
     DebugOpt,
     InputOpt,
     ListFormatOpt,
+    OptimizerName,
     OutputOpt,
     OutputOptions,
     ShapeFormatOpt,
@@ -40,10 +41,12 @@ from cnncalc.options import (
     WidthOpt,
     complete_source,
     parse_input_option,
+    parse_size_option,
     parse_unit_option,
 )
 
 if TYPE_CHECKING:
+    from cnncalc.graph import Network
     from cnncalc.readers import ReadOptions
     from cnncalc.report import Report
 
@@ -233,11 +236,32 @@ def shape(
             out = OutputOptions("darknet", output, width, color)
         reads = load_reads(sources, _options(ctx, input, skip_unknown))
         reports = tuple(analyze(r.network) for r in reads)
+        for r in reads:
+            _warn_training(r.network)
         if plot is not None:
             from cnncalc.render.plot import plot_cost
 
             plot_cost(reports[0], plot, flops)
         _emit(Shapes(reports, flops, depth, tuple(r.extras for r in reads)), out)
+
+
+def _warn_training(network: Network) -> None:
+    """One line on stderr when PyTorch would refuse the network in training (shape answers in
+    eval mode): the first layer it refuses, located, and how many more."""
+    from cnncalc.engine.training import may_refuse
+
+    if not may_refuse(network):
+        return
+    from cnncalc.engine.memory import training_refusals
+    from cnncalc.errors import escape
+
+    refusals = training_refusals(network)
+    if refusals:
+        first = refusals[0]
+        where = f"{first.position}: " if first.position is not None else ""
+        more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
+        message = f"{where}warning: training would be refused: {first.message}{more}; figures are eval mode's"
+        sys.stderr.write(escape(message) + "\n")
 
 
 @app.command(
@@ -364,6 +388,99 @@ def dense(
     with _errors(debug, out):
         networks = load_sources(sources, _options(ctx, input, skip_unknown))
         _emit(Dense(tuple(compare_dense(net) for net in networks)), out)
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  cnncalc memory examples/resnet50.yaml --batch 32 --optimizer adam --budget 24GiB\n\n"
+    '  cnncalc memory -i 2,3,32,32 "Conv2d(3, 8, 3); ReLU; MaxPool2d(2)" --format json\n\n'
+    "  cnncalc memory examples/vgg16.yaml --inference --depth 1"
+)
+def memory(
+    ctx: typer.Context,
+    sources: Sources,
+    input: InputOpt = None,
+    batch: Annotated[
+        int | None,
+        typer.Option(
+            "--batch", "-b", min=1, help="Batch size (default: the input's first axis).", show_default=False
+        ),
+    ] = None,
+    optimizer: Annotated[
+        OptimizerName, typer.Option("--optimizer", help="The torch.optim state to count.")
+    ] = "none",
+    dtype: Annotated[
+        str | None,
+        typer.Option(
+            "--dtype", help="Parameter and activation dtype (default: the network's).", show_default=False
+        ),
+    ] = None,
+    budget: Annotated[
+        str | None,
+        typer.Option(
+            "--budget",
+            help="Memory to fit, e.g. 24GiB, 512MiB, 8GB, 1e9: the largest batch and the peak per batch.",
+            show_default=False,
+        ),
+    ] = None,
+    inference: Annotated[
+        bool, typer.Option("--inference", help="One inference pass: live activations, no autograd.")
+    ] = False,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth",
+            "-d",
+            min=1,
+            help="Fold blocks nested deeper than this into one row.",
+            show_default=False,
+        ),
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Also draw the parts of the peak stacked against batch size to this .png/.svg.",
+            show_default=False,
+        ),
+    ] = None,
+    format: TableFormatOpt = None,
+    output: OutputOpt = None,
+    width: WidthOpt = None,
+    color: ColorOpt = True,
+    skip_unknown: SkipUnknownOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Training memory per layer and in total: saved tensors, gradients, optimizer state, peak.
+
+    The figures follow PyTorch's CPU autograd: the tensors each operator saves for backward
+    (tools/autograd/derivatives.yaml), storages counted once, the state torch.optim holds after
+    one step. The peak is an estimate and a lower bound for a real process.
+    """
+    from cnncalc.engine import memory as engine
+    from cnncalc.render import Memory
+    from cnncalc.sources import load_sources
+
+    out = OutputOptions(format, output, width, color)
+    with _errors(debug, out):
+        budget_bytes = parse_size_option(budget) if budget is not None else None
+        networks = load_sources(sources, _options(ctx, input, skip_unknown))
+        reports = tuple(
+            engine.memory(net, batch=batch, optimizer=optimizer, dtype=dtype, inference=inference)
+            for net in networks
+        )
+        fits = tuple(engine.fit(r, budget_bytes) if budget_bytes is not None else None for r in reports)
+        if plot is not None:
+            from cnncalc.render.plot import plot_memory
+
+            first, fitted = reports[0], fits[0]
+            ladder = (
+                fitted.by_batch
+                if fitted is not None
+                else engine.by_batch(first, engine.batch_ladder(None, first.batch))
+            )
+            plot_memory(first.name, ladder, plot, budget_bytes)
+        _emit(Memory(reports, fits, depth), out)
 
 
 @app.command(

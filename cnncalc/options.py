@@ -9,6 +9,7 @@ with :data:`cnncalc.render.REGISTRY`).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -65,6 +66,8 @@ def _format_option(
 ShapeFormat = Literal["table", "json", "csv", "markdown", "darknet"]
 TableFormat = Literal["table", "json", "csv", "markdown"]
 ListFormat = Literal["table", "json"]
+# the optimizers whose state cnncalc.engine.memory counts
+OptimizerName = Literal["none", "sgd", "momentum", "adam", "adamw"]
 ShapeFormatOpt = Annotated[ShapeFormat | None, _format_option()]
 TableFormatOpt = Annotated[TableFormat | None, _format_option()]
 ListFormatOpt = Annotated[ListFormat | None, _format_option("Output format (default: table).")]
@@ -125,6 +128,37 @@ def parse_unit_option(text: str) -> tuple[int, ...]:
             Position("<option --unit>"),
         )
     return unit
+
+
+# byte units of --budget: decimal (kB, MB, GB, TB) and binary (KiB, MiB, GiB, TiB), any case
+_SIZE_UNITS = {"": 1, "b": 1}
+_SIZE_UNITS |= {f"{p}b": 1000 ** (i + 1) for i, p in enumerate("kmgt")}
+_SIZE_UNITS |= {f"{p}ib": 1024 ** (i + 1) for i, p in enumerate("kmgt")}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?(?:e[+-]?\d{1,3})?)\s*([a-z]*)\s*", re.IGNORECASE)
+
+
+MAX_SIZE = 2**60
+
+
+def parse_size_option(text: str, option: str = "--budget") -> int:
+    """A size in bytes, exactly: ``24GiB``, ``512MiB``, ``8GB``, ``1e9``, ``1.5GiB`` (a whole
+    number of bytes)."""
+    from fractions import Fraction
+
+    found = _SIZE.fullmatch(text)
+    unit = _SIZE_UNITS.get(found[2].lower()) if found else None
+    value = Fraction(found[1]) * unit if found and unit is not None and len(found[1]) <= 40 else None
+    if value is None or value.denominator != 1:
+        raise SpecError(
+            f"{option} must be a whole number of bytes, written like 24GiB, 512MiB, 8GB or 1e9; got {text!r}",
+            Position(f"<option {option}>"),
+        )
+    if value > MAX_SIZE:
+        # the largest batch is found by doubling: an astronomic budget would take as many runs
+        raise SpecError(
+            f"{option} must be at most 1 EiB (2**60 bytes); got {text!r}", Position(f"<option {option}>")
+        )
+    return int(value)
 
 
 def parse_input_option(text: str | None) -> tuple[int, ...] | None:

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 import cnncalc
 from cnncalc.cli import app
-from cnncalc.render import REGISTRY, Catalogue, Compared, Dense, Fields, Format, Shapes, formats
+from cnncalc.render import REGISTRY, Catalogue, Compared, Dense, Fields, Format, Memory, Shapes, formats
 from cnncalc.render.jsonout import dumps
 from tests.conftest import EXAMPLES
 
@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[type, list[str]]] = {
     "rf": (Fields, [LENET]),
     "equiv": (Compared, PAIR),
     "dense": (Dense, [LENET]),
+    "memory": (Memory, [LENET]),
     "layers": (Catalogue, []),
 }
 # the source each format is shown with, where it needs its own

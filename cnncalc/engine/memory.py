@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cnncalc.engine.analyze import trace
+from cnncalc.engine.analyze import Step, trace
 from cnncalc.engine.saved import Context, Saved, rule_for, view_strides
 from cnncalc.errors import ArgumentError, GeometryError
-from cnncalc.graph import DTYPE_BYTES, NETWORK_INPUT, Network
+from cnncalc.graph import DTYPE_BYTES, NETWORK_INPUT, Block, Network
 from cnncalc.layers.base import Shape, fmt_shape
 
 
@@ -231,6 +231,33 @@ def memory(
     return _run(network, batch, chosen, kind, inference, check=True)
 
 
+def _refusal(step: Step, reason: str) -> GeometryError:
+    node = step.node
+    error = GeometryError(f"{node.label} on input {fmt_shape(step.input_shape)}: {reason}")
+    error.layer = node.key
+    error.located(node.position)
+    return error
+
+
+def training_refusals(network: Network) -> tuple[GeometryError, ...]:
+    """The layers PyTorch refuses in a train-mode forward of ``network`` at its own batch
+    (BatchNorm with one value per channel, ``torch/nn/functional.py`` ``_verify_batch_size``),
+    each as the located error :func:`memory` raises; eval mode accepts them. Networks without
+    such a layer are not walked."""
+    if not any((rule := rule_for(node.layer)) is not None and rule.checked for node in network.nodes):
+        return ()
+    itemsize = DTYPE_BYTES[network.dtype]
+    refusals = []
+    for step in trace(network):
+        rule = rule_for(step.node.layer)
+        if rule is None or not rule.checked:
+            continue
+        ctx = Context(step.node.layer, step.input_shapes, step.geometry.output, itemsize, (), False)
+        if (reason := rule.check(ctx)) is not None:
+            refusals.append(_refusal(step, reason))
+    return tuple(refusals)
+
+
 def _with_batch(network: Network, batch: int, dtype: str) -> Network:
     shape = (batch, *network.input_shape[1:]) if network.input_shape else network.input_shape
     return dataclasses.replace(network, input_shape=shape, dtype=dtype)
@@ -288,9 +315,7 @@ def _run(
         if rule is None:
             unknown.add(layer.kind)
         if check and training and rule is not None and (reason := rule.check(ctx)) is not None:
-            error = GeometryError(f"{node.label} on input {fmt_shape(step.input_shape)}: {reason}")
-            error.layer = node.key
-            raise error.located(node.position)
+            raise _refusal(step, reason)
         # the output's storage: the input's for a view or an in-place operator, else its own
         out_strides = _contiguous(out_shape)
         if rule is not None and rule.aliases(layer, training=training):
@@ -450,3 +475,134 @@ def _live(
         result.append(None if workspace is None else now + workspace)
         alive = {s for s in alive if last_use.get(s, node.index) > node.index}
     return result
+
+
+@dataclass(frozen=True)
+class MemoryRow:
+    """One row of the per-layer view: a layer, or a block folded into one row with the saved
+    bytes of its layers summed (each storage is attributed to one layer, so the sum counts it
+    once) and the largest of their live bytes."""
+
+    index: str
+    name: str
+    path: str
+    kind: str
+    depth: int
+    output_shape: Shape
+    saved_bytes: int | None
+    live_bytes: int | None
+    block: bool = False
+
+
+def memory_rows(report: MemoryReport, depth: int | None = None) -> tuple[MemoryRow, ...]:
+    """The layers in execution order with their blocks before them; rows nested deeper than
+    ``depth`` are folded into the row of their block."""
+    by_index = {layer.index: layer for layer in report.layers}
+    parents: dict[int, list[Block]] = {}
+    for block in report.network.blocks:
+        for n in block.nodes:
+            parents.setdefault(n, []).append(block)
+    rows: list[MemoryRow] = []
+    opened: set[str] = set()
+    for layer in report.layers:
+        chain = sorted(parents.get(layer.index, []), key=lambda b: b.depth)
+        for block in chain:
+            if block.path in opened:
+                continue
+            opened.add(block.path)
+            if depth is None or block.depth <= depth:
+                inside = [by_index[n] for n in block.nodes if n in by_index]
+                rows.append(
+                    MemoryRow(
+                        f"{block.nodes[0]}-{block.nodes[-1]}",
+                        block.path.rsplit(".", 1)[-1],
+                        block.path,
+                        block.kind,
+                        block.depth,
+                        by_index[block.output].output_shape,
+                        _sum_known(m.saved_bytes for m in inside),
+                        _max_known(m.live_bytes for m in inside) if report.inference else None,
+                        block=True,
+                    )
+                )
+        if depth is None or len(chain) + 1 <= depth:
+            rows.append(
+                MemoryRow(
+                    str(layer.index),
+                    layer.name,
+                    layer.path,
+                    layer.kind,
+                    len(chain) + 1,
+                    layer.output_shape,
+                    layer.saved_bytes,
+                    layer.live_bytes,
+                )
+            )
+    return tuple(rows)
+
+
+def _max_known(values: Iterable[int | None]) -> int | None:
+    known = list(values)
+    return None if not known or any(v is None for v in known) else max(v for v in known if v is not None)
+
+
+@dataclass(frozen=True)
+class BudgetFit:
+    """A budget against a report's options: the largest batch whose peak estimate fits
+    (:meth:`MemoryReport.max_batch`) and the totals at the batches of :func:`batch_ladder`
+    (None at a batch PyTorch refuses in training)."""
+
+    budget_bytes: int
+    max_batch: int | None
+    by_batch: tuple[tuple[int, MemoryTotals | None], ...]
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        """``[{"batch", "peak_bytes", "fits"}]`` for the batches of the ladder."""
+        return [
+            {
+                "batch": batch,
+                "peak_bytes": totals.peak_bytes if totals is not None else None,
+                "fits": totals is not None
+                and totals.peak_bytes is not None
+                and totals.peak_bytes <= self.budget_bytes,
+            }
+            for batch, totals in self.by_batch
+        ]
+
+
+def batch_ladder(max_batch: int | None, batch: int = 1) -> tuple[int, ...]:
+    """The batches a budget is shown at: powers of two below ``max_batch``, ``max_batch`` itself
+    and the first batch that does not fit (``max_batch + 1``); without a largest batch, powers of
+    two up to twice ``batch``."""
+    top = max_batch + 1 if max_batch is not None else 2 * batch
+    ladder = {1 << k for k in range(top.bit_length()) if 1 << k < top}
+    if max_batch is not None:
+        ladder |= {b for b in (max_batch, max_batch + 1) if b >= 1}
+    else:
+        ladder.add(top)
+    return tuple(sorted(ladder))
+
+
+def totals_at(report: MemoryReport, batch: int) -> MemoryTotals | None:
+    """The totals at another batch size (the same options), None where PyTorch refuses it."""
+    try:
+        return memory(
+            report.network,
+            batch=batch,
+            optimizer=report.optimizer,
+            dtype=report.dtype,
+            inference=report.inference,
+        ).totals
+    except GeometryError:
+        return None
+
+
+def fit(report: MemoryReport, budget_bytes: int) -> BudgetFit:
+    """The largest batch that fits in ``budget_bytes`` and the totals along :func:`batch_ladder`."""
+    best = report.max_batch(budget_bytes)
+    return BudgetFit(budget_bytes, best, by_batch(report, batch_ladder(best)))
+
+
+def by_batch(report: MemoryReport, batches: Iterable[int]) -> tuple[tuple[int, MemoryTotals | None], ...]:
+    """``(batch, totals)`` at each batch size (:func:`totals_at`)."""
+    return tuple((b, totals_at(report, b)) for b in batches)

@@ -121,6 +121,11 @@ class Rule:
     param_tensors: Callable[[Layer], int] = _no_params
     check: Callable[[Context], str | None] = _no_check
 
+    @property
+    def checked(self) -> bool:
+        """True when PyTorch may refuse the layer in training (the rule has a ``check``)."""
+        return self.check is not _no_check
+
     def aliases(self, layer: Layer, *, training: bool) -> bool:
         if not training and self.eval_alias is not None:
             return self.eval_alias(layer)

@@ -20,6 +20,7 @@ from cnncalc.errors import ArgumentError
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from cnncalc.engine.memory import BudgetFit, MemoryReport
     from cnncalc.report import DenseReport, Equivalence, Report, UnitRegion
     from cnncalc.spec.catalogue import Entry
 
@@ -101,6 +102,18 @@ class Dense:
 
 
 @dataclass(frozen=True)
+class Memory:
+    """``memory``: each network's training (or inference) memory, with its fit to ``--budget``
+    (None without one), rows folded below a depth."""
+
+    title: ClassVar[str] = "the memory table"
+
+    reports: tuple[MemoryReport, ...]
+    fits: tuple[BudgetFit | None, ...]
+    depth: int | None = None
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """``layers``: the layer kinds (those matching the command's filter)."""
 
@@ -140,6 +153,10 @@ REGISTRY: dict[tuple[type, Format], str] = {
     (Dense, Format.json): "cnncalc.render.jsonout:dense_json",
     (Dense, Format.csv): "cnncalc.render.compare:dense_csv",
     (Dense, Format.markdown): "cnncalc.render.compare:dense_markdown",
+    (Memory, Format.table): "cnncalc.render.memory:memory_tables",
+    (Memory, Format.json): "cnncalc.render.memory:memory_json",
+    (Memory, Format.csv): "cnncalc.render.memory:memory_csv",
+    (Memory, Format.markdown): "cnncalc.render.memory:memory_markdown",
     (Catalogue, Format.table): "cnncalc.render.catalogue:catalogue_text",
     (Catalogue, Format.json): "cnncalc.render.jsonout:catalogue_json",
     (Schema, Format.json): "cnncalc.render.jsonout:schema_json",

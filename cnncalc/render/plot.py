@@ -1,12 +1,16 @@
-"""Plots (optional extra ``cnncalc[plot]``): receptive field per layer, cost per layer."""
+"""Plots (optional extra ``cnncalc[plot]``): receptive field per layer, cost per layer, training
+memory against batch size."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.errors import Position, SourceError
 from cnncalc.report import Report
+
+if TYPE_CHECKING:
+    from cnncalc.engine.memory import MemoryTotals
 
 FORMATS = (".png", ".svg")
 
@@ -77,4 +81,39 @@ def plot_cost(report: Report, path: Path, flops: bool = False) -> None:
     ax.legend(loc="upper right")
     ax.grid(True, axis="y", alpha=0.3)
     _save(fig, path)
+    plt.close(fig)
+
+
+def plot_memory(
+    name: str | None,
+    by_batch: tuple[tuple[int, MemoryTotals | None], ...],
+    path: Path,
+    budget_bytes: int | None = None,
+) -> None:
+    """The parts of the training peak estimate (params, grads, optimizer, saved, transient)
+    stacked per batch size, in GiB, with the budget as a line."""
+    plt = _pyplot(path)
+    shown = [(b, t) for b, t in by_batch if t is not None]
+    labels = [str(b) for b, _ in shown]
+    parts = [
+        ("params", "params_bytes", "#1f77b4"),
+        ("grads", "grads_bytes", "#ff7f0e"),
+        ("optimizer", "optimizer_bytes", "#2ca02c"),
+        ("saved", "saved_bytes", "#d62728"),
+        ("transient", "transient_bytes", "#9467bd"),
+    ]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(shown) + 2), 4.2), layout="constrained")
+    bottom = [0.0] * len(shown)
+    for label, key, colour in parts:
+        values = [(getattr(t, key) or 0) / 2**30 for _, t in shown]
+        ax.bar(labels, values, 0.7, bottom=bottom, label=label, color=colour)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    if budget_bytes is not None:
+        ax.axhline(budget_bytes / 2**30, color="grey", linestyle="--", linewidth=1, label="budget")
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("GiB")
+    ax.set_title(f"{name or 'network'}: training memory estimate (PyTorch CPU autograd rules)")
+    ax.legend(loc="upper left")
+    ax.grid(True, axis="y", alpha=0.3)
+    fig.savefig(path)
     plt.close(fig)
