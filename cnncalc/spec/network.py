@@ -11,7 +11,7 @@ from cnncalc.limits import Limits
 from cnncalc.spec.build import build_layer
 from cnncalc.spec.callform import CallFormError, parse_call
 from cnncalc.spec.lower import JoinedStr, Lowering, count_layers
-from cnncalc.spec.yamlload import PosDict, PosList, PosStr, load_yaml
+from cnncalc.spec.yamlload import PosDict, PosList, PosStr, check_expansion, load_yaml
 
 TOP_LEVEL_KEYS = ("name", "input", "dtype", "layers", "outputs")
 
@@ -66,7 +66,7 @@ def network_from_document(
     if name is not None and not isinstance(name, str):
         raise SpecError(f"'name' must be a string, got {shown(name)}", doc.value_pos["name"])
     dtype = doc.get("dtype", "float32")
-    if dtype not in DTYPE_BYTES:
+    if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
         where = doc.value_pos.get("dtype")
         raise SpecError(f"unknown dtype {shown(dtype)}{did_you_mean(str(dtype), list(DTYPE_BYTES))}", where)
     if input_override is not None:
@@ -89,6 +89,7 @@ def network_from_document(
             "max_layers",
             doc.value_pos["layers"],
         )
+    check_expansion(doc)
     outputs = _outputs(doc)
 
     def call(text: PosStr, where: Position) -> tuple[Layer, dict[str, Position]]:
@@ -119,7 +120,8 @@ def load_text(
 ) -> Network:
     """Parse the text of a network file."""
     limits = limits or Limits()
-    return network_from_document(load_yaml(text, file, limits.max_depth), file, input_override, limits)
+    document = load_yaml(text, file, limits.max_depth, limits.max_layers)
+    return network_from_document(document, file, input_override, limits)
 
 
 def network_from_calls(
