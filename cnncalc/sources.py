@@ -31,7 +31,8 @@ def load_reads(sources: list[str], options: ReadOptions) -> list[Read]:
             Position(f"<arg {sources.index(inline[0]) + 1}>"),
         )
     if inline:
-        names = [f"<arg {sources.index(s) + 1}>" for s in inline]
+        # numbered by position in one pass (list.index per argument is quadratic)
+        names = [f"<arg {i + 1}>" for i, s in enumerate(sources) if not looks_like_file(s)]
         return [Read(network_from_calls(inline, options.input_shape, names, options.limits))]
     return [read(f, options) for f in files]
 

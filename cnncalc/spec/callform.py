@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,33 @@ def _literal(node: ast.expr) -> Any:
     )
 
 
+# Bounds checked before ast.parse, whose recursive parser fails (RecursionError, MemoryError)
+# on a few thousand nested operators and whose cost grows with the text: a layer written by
+# hand has a handful of signs and a few hundred characters.
+MAX_LENGTH = 100_000
+MAX_OPERATORS = 1_000
+_OPERATORS = re.compile(r"[-+~*/%@&|^<>!]")
+_STRINGS = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
+
+
+def _check_size(source: str, lead: int) -> None:
+    """Refuse a call form too long, or with too many operators, for the parser to be safe."""
+    if len(source) > MAX_LENGTH:
+        raise CallFormError(
+            f"the layer expression has {len(source):,} characters, more than the limit of {MAX_LENGTH:,}",
+            lead,
+        )
+    unquoted = _STRINGS.sub("", source)
+    operators = _OPERATORS.findall(unquoted)
+    if len(operators) > MAX_OPERATORS:
+        match = next(m for i, m in enumerate(_OPERATORS.finditer(source)) if i == MAX_OPERATORS)
+        raise CallFormError(
+            f"the layer expression has {len(operators):,} operators, more than the limit of "
+            f"{MAX_OPERATORS:,} (only literals are allowed as arguments)",
+            match.start() + lead,
+        )
+
+
 @functools.lru_cache(maxsize=4096)
 def parse_call(text: str) -> Call:
     """Parse ``Name`` or ``Name(arg, ..., key=value, ...)`` with literal arguments only."""
@@ -78,11 +106,16 @@ def parse_call(text: str) -> Call:
     lead = len(text) - len(text.lstrip())
     if not source:
         raise CallFormError("empty layer expression", 0)
+    _check_size(source, lead)
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         offset = (exc.offset or 1) - 1 + lead
         raise CallFormError(f"not a layer expression: {exc.msg}", offset) from None
+    except (RecursionError, MemoryError):
+        raise CallFormError("the layer expression nests too deeply to be read", lead) from None
+    except ValueError as exc:  # an integer over Python's digit limit
+        raise CallFormError(f"not a layer expression: {str(exc).split(';')[0]}", lead) from None
     body = tree.body
     if isinstance(body, ast.Name):
         return Call(body.id, ())
