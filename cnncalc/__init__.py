@@ -1,7 +1,7 @@
 """cnncalc: shapes, parameters, MACs, memory and receptive fields of CNNs, by PyTorch's rules.
 
-The public API: :func:`load`, :func:`analyze`, :func:`network`, :func:`layer`, :class:`Network`,
-:class:`Report`, :class:`Limits`.
+The public API: :func:`load`, :func:`analyze`, :func:`memory`, :func:`network`, :func:`layer`,
+:class:`Network`, :class:`Report`, :class:`Limits`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from cnncalc.engine.memory import MemoryReport
     from cnncalc.graph import Network
     from cnncalc.limits import Limits
     from cnncalc.report import Report
 
-__all__ = ["Limits", "Network", "Report", "__version__", "analyze", "layer", "load", "network"]
+__all__ = ["Limits", "Network", "Report", "__version__", "analyze", "layer", "load", "memory", "network"]
 
 
 def load(
@@ -67,6 +68,23 @@ def analyze(network: Network) -> Report:
     from cnncalc.engine.analyze import analyze as run
 
     return run(network)
+
+
+def memory(
+    network: Network,
+    *,
+    batch: int | None = None,
+    optimizer: str = "none",
+    dtype: str | None = None,
+    inference: bool = False,
+) -> MemoryReport:
+    """The memory of one train-mode step (or one inference pass) by PyTorch's CPU autograd rules:
+    saved tensors, gradients, ``optimizer`` state (none, sgd, momentum, adam, adamw) and the peak
+    estimate, per layer and in total; ``max_batch(budget_bytes)`` on the result finds the largest
+    batch that fits."""
+    from cnncalc.engine.memory import memory as run
+
+    return run(network, batch=batch, optimizer=optimizer, dtype=dtype, inference=inference)
 
 
 def __getattr__(name: str) -> Any:

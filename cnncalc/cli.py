@@ -260,7 +260,7 @@ def _warn_training(network: Network) -> None:
         first = refusals[0]
         where = f"{first.position}: " if first.position is not None else ""
         more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
-        message = f"{where}warning: training would be refused: {first.message}{more}; figures are eval mode's"
+        message = f"{where}warning: {first.message}{more}; these figures are eval mode's"
         sys.stderr.write(escape(message) + "\n")
 
 
