@@ -187,7 +187,8 @@ def _load(
 @app.command(
     epilog="Examples:\n\n  cnncalc shape examples/vgg16.yaml\n\n"
     "  cnncalc shape examples/yolov3-tiny.cfg --format darknet\n\n"
-    '  cnncalc shape -i 4,2,3,5 "Conv2d(2, 3, kernel_size=(3, 5), padding=(1, 2))" --format json'
+    '  cnncalc shape -i 4,2,3,5 "Conv2d(2, 3, kernel_size=(3, 5), padding=(1, 2))" --format json\n\n'
+    '  cnncalc shape -i 1,3,224,224 "Conv2d(3, 64, 3, stride=2, padding=1)" --symbolic'
 )
 def shape(
     ctx: typer.Context,
@@ -216,6 +217,14 @@ def shape(
         bool,
         typer.Option("--darknet", help="Short for --format darknet: Darknet's own layer list of a .cfg."),
     ] = False,
+    symbolic: Annotated[
+        bool,
+        typer.Option(
+            "--symbolic",
+            help="Output shapes as formulas in the input's axis names (L; H, W; D, H, W), "
+            "valid for every size the network accepts.",
+        ),
+    ] = False,
     width: WidthOpt = None,
     color: ColorOpt = True,
     skip_unknown: SkipUnknownOpt = False,
@@ -235,6 +244,13 @@ def shape(
                 )
             out = OutputOptions("darknet", output, width, color)
         reads = load_reads(sources, _options(ctx, input, skip_unknown))
+        if symbolic:
+            if flops or plot is not None or depth is not None:
+                raise ArgumentError(
+                    "--symbolic shows formulas: --flops, --plot and --depth do not apply", "symbolic"
+                )
+            _emit(_formulas([r.network for r in reads]), out)
+            return
         reports = tuple(analyze(r.network) for r in reads)
         for r in reads:
             _warn_training(r.network)
@@ -243,6 +259,122 @@ def shape(
 
             plot_cost(reports[0], plot, flops)
         _emit(Shapes(reports, flops, depth, tuple(r.extras for r in reads)), out)
+
+
+def _formulas(networks: list[Network]) -> object:
+    """``shape --symbolic``: each network's shape formulas, simplified on its valid sizes."""
+    from cnncalc.engine.sizes import shape_formulas, valid_sizes
+    from cnncalc.render import Formulas
+
+    sizes = tuple(valid_sizes(net) for net in networks)
+    formulas = tuple(shape_formulas(net, s) for net, s in zip(networks, sizes))
+    return Formulas(formulas, sizes, tuple(net.name for net in networks))
+
+
+@app.command(
+    epilog="Examples:\n\n  cnncalc sizes examples/unet.yaml\n\n"
+    "  cnncalc sizes examples/yolov3-tiny.cfg --near 500\n\n"
+    "  cnncalc sizes examples/resnet50.yaml --format json"
+)
+def sizes(
+    ctx: typer.Context,
+    sources: Sources,
+    near: Annotated[
+        int | None,
+        typer.Option(
+            "--near", min=1, help="Also the nearest valid sizes below and above this one.", show_default=False
+        ),
+    ] = None,
+    input: InputOpt = None,
+    format: TableFormatOpt = None,
+    output: OutputOpt = None,
+    width: WidthOpt = None,
+    color: ColorOpt = True,
+    skip_unknown: SkipUnknownOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Which input sizes a network accepts on each spatial axis: the exact rule and the layers behind it."""
+    from cnncalc.engine.sizes import valid_sizes
+    from cnncalc.render import Sizes
+    from cnncalc.sources import load_sources
+
+    out = OutputOptions(format, output, width, color)
+    with _errors(debug, out):
+        networks = load_sources(sources, _options(ctx, input, skip_unknown))
+        reports = tuple(valid_sizes(net) for net in networks)
+        nearest = (
+            tuple(tuple(axis.nearest(near) for axis in r.axes) for r in reports) if near is not None else ()
+        )
+        _emit(Sizes(reports, tuple(net.name for net in networks), near, nearest), out)
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    '  cnncalc solve -i 1,3,224,224 "Conv2d(3, 16, 3, stride=2, padding=?)" --out 112\n\n'
+    '  cnncalc solve -i 1,8,28,28 "ConvTranspose2d(8, 8, 3, stride=2, padding=1, output_padding=?)" '
+    "--out 56\n\n"
+    "  cnncalc solve net.yaml --out 64,48"
+)
+def solve(
+    ctx: typer.Context,
+    source: Annotated[
+        str,
+        typer.Argument(
+            help='A call form with one argument written ?, e.g. "Conv2d(3, 16, 3, padding=?)", '
+            'or a network file with one (padding: "?" in a layer mapping).',
+            show_default=False,
+        ),
+    ],
+    out_size: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            help="The wanted output size: one for every spatial axis (112) or one per axis (112,56).",
+            show_default=False,
+        ),
+    ],
+    input: InputOpt = None,
+    format: TableFormatOpt = None,
+    output: OutputOpt = None,
+    width: WidthOpt = None,
+    color: ColorOpt = True,
+    debug: DebugOpt = False,
+) -> None:
+    """The values of one layer argument written ? that give the wanted output size (exit 1 if none)."""
+    from cnncalc.engine.solve import solve as run
+    from cnncalc.options import parse_out_option
+    from cnncalc.render import Solved
+    from cnncalc.sources import looks_like_file
+
+    out = OutputOptions(format, output, width, color)
+    with _errors(debug, out):
+        want = parse_out_option(out_size)
+        options = _options(ctx, input)
+        named = looks_like_file(source)
+        if named:
+            from cnncalc.readers import Source, reader_for
+            from cnncalc.spec.unknown import load_unknown
+
+            src = Source(source)
+            if reader_for(src).name != "yaml":
+                raise SpecError(
+                    "solve reads a ? from a cnncalc YAML file or a call form", Position(src.label)
+                )
+            found = load_unknown(src.text(), src.label, options.input_shape, options.limits)
+            report = run(found.network, want, unknown=(found.layer, found.argument))
+        else:
+            if options.input_shape is None:
+                raise SpecError("a call form needs --input, e.g. --input 1,3,224,224", Position("<arg 1>"))
+            try:
+                report = run(source, want, input_shape=options.input_shape)
+            except SpecError as exc:
+                at = exc.position
+                if at is None or at.file == "<call>":  # the engine's name for the call form
+                    exc.position = Position("<arg 1>", at.line, at.column) if at else Position("<arg 1>")
+                raise
+        _emit(Solved(report, named), out)
+    if not report.solutions:
+        raise typer.Exit(1)
 
 
 def _warn_training(network: Network) -> None:

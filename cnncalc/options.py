@@ -178,3 +178,18 @@ def parse_input_option(text: str | None) -> tuple[int, ...] | None:
             Position("<option --input>"),
         )
     return dims
+
+
+def parse_out_option(text: str) -> int | tuple[int, ...]:
+    """``solve --out 112`` (every spatial axis) or ``--out 112,56`` (one per axis): positive
+    integers."""
+    try:
+        sizes = tuple(int(p) for p in text.replace(" ", "").split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or any(s <= 0 for s in sizes):
+        raise SpecError(
+            f"--out must be positive integers separated by commas, e.g. 112 or 112,56; got {text!r}",
+            Position("<option --out>"),
+        )
+    return sizes[0] if len(sizes) == 1 else sizes

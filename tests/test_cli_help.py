@@ -12,7 +12,19 @@ COMMANDS = typer.main.get_command(app).commands  # type: ignore[attr-defined]
 
 
 def test_the_commands_are_found() -> None:
-    assert sorted(COMMANDS) == ["check", "convert", "dense", "equiv", "layers", "memory", "rf", "schema", "shape"]
+    assert sorted(COMMANDS) == [
+        "check",
+        "convert",
+        "dense",
+        "equiv",
+        "layers",
+        "memory",
+        "rf",
+        "schema",
+        "shape",
+        "sizes",
+        "solve",
+    ]
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

@@ -17,7 +17,19 @@ from typer.testing import CliRunner
 
 import cnncalc
 from cnncalc.cli import app
-from cnncalc.render import REGISTRY, Catalogue, Compared, Dense, Fields, Format, Memory, Shapes, formats
+from cnncalc.render import (
+    REGISTRY,
+    Catalogue,
+    Compared,
+    Dense,
+    Fields,
+    Format,
+    Memory,
+    Shapes,
+    Sizes,
+    Solved,
+    formats,
+)
 from cnncalc.render.jsonout import dumps
 from tests.conftest import EXAMPLES
 
@@ -33,6 +45,8 @@ COMMANDS: dict[str, tuple[type, list[str]]] = {
     "dense": (Dense, [LENET]),
     "memory": (Memory, [LENET]),
     "layers": (Catalogue, []),
+    "sizes": (Sizes, [str(EXAMPLES / "unet.yaml"), "--near", "500"]),
+    "solve": (Solved, ["-i", "1,3,224,224", "Conv2d(3, 16, 3, stride=2, padding=?)", "--out", "112"]),
 }
 # the source each format is shown with, where it needs its own
 SOURCES = {("shape", Format.darknet): [YOLO]}

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from cnncalc.engine.memory import BudgetFit, MemoryReport
+    from cnncalc.engine.sizes import FormulaReport, SizesReport
+    from cnncalc.engine.solve import SolveReport
     from cnncalc.report import DenseReport, Equivalence, Report, UnitRegion
     from cnncalc.spec.catalogue import Entry
 
@@ -114,6 +116,41 @@ class Memory:
 
 
 @dataclass(frozen=True)
+class Sizes:
+    """``sizes``: each network's valid input sizes per axis, under the name it is shown with;
+    with ``near``, the nearest valid sizes to it (``nearest[i][j]``: network i, axis j)."""
+
+    title: ClassVar[str] = "the valid sizes"
+
+    reports: tuple[SizesReport, ...]
+    names: tuple[str | None, ...]
+    near: int | None = None
+    nearest: tuple[tuple[tuple[int | None, int | None], ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Formulas:
+    """``shape --symbolic``: each network's output-shape formulas, with its valid sizes."""
+
+    title: ClassVar[str] = "the shape formulas"
+
+    reports: tuple[FormulaReport, ...]
+    sizes: tuple[SizesReport, ...]
+    names: tuple[str | None, ...]
+
+
+@dataclass(frozen=True)
+class Solved:
+    """``solve``: the values of the argument left as ``?``; ``named`` when the layer is one of a
+    network file's (then lines name it)."""
+
+    title: ClassVar[str] = "the solutions"
+
+    report: SolveReport
+    named: bool = False
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """``layers``: the layer kinds (those matching the command's filter)."""
 
@@ -157,6 +194,18 @@ REGISTRY: dict[tuple[type, Format], str] = {
     (Memory, Format.json): "cnncalc.render.memory:memory_json",
     (Memory, Format.csv): "cnncalc.render.memory:memory_csv",
     (Memory, Format.markdown): "cnncalc.render.memory:memory_markdown",
+    (Sizes, Format.table): "cnncalc.render.sizes:sizes_text",
+    (Sizes, Format.json): "cnncalc.render.sizes:sizes_json",
+    (Sizes, Format.csv): "cnncalc.render.sizes:sizes_csv",
+    (Sizes, Format.markdown): "cnncalc.render.sizes:sizes_markdown",
+    (Formulas, Format.table): "cnncalc.render.sizes:formulas_table",
+    (Formulas, Format.json): "cnncalc.render.sizes:formulas_json",
+    (Formulas, Format.csv): "cnncalc.render.sizes:formulas_csv",
+    (Formulas, Format.markdown): "cnncalc.render.sizes:formulas_markdown",
+    (Solved, Format.table): "cnncalc.render.sizes:solved_text",
+    (Solved, Format.json): "cnncalc.render.sizes:solved_json",
+    (Solved, Format.csv): "cnncalc.render.sizes:solved_csv",
+    (Solved, Format.markdown): "cnncalc.render.sizes:solved_markdown",
     (Catalogue, Format.table): "cnncalc.render.catalogue:catalogue_text",
     (Catalogue, Format.json): "cnncalc.render.jsonout:catalogue_json",
     (Schema, Format.json): "cnncalc.render.jsonout:schema_json",
