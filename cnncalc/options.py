@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from cnncalc.errors import Position, SpecError
+from cnncalc.errors import Position, SpecError, shown
 from cnncalc.render import Format, format_for
 
 
@@ -124,7 +124,7 @@ def parse_unit_option(text: str) -> tuple[int, ...]:
         unit = ()
     if not unit or any(u < 0 for u in unit):
         raise SpecError(
-            f"--unit must be non-negative integers separated by commas, e.g. 3,4; got {text!r}",
+            f"--unit must be non-negative integers separated by commas, e.g. 3,4; got {shown(text)}",
             Position("<option --unit>"),
         )
     return unit
@@ -174,8 +174,13 @@ def parse_input_option(text: str | None) -> tuple[int, ...] | None:
         dims = ()
     if not dims or any(d <= 0 for d in dims):
         raise SpecError(
-            f"--input must be positive integers separated by commas, e.g. 1,3,224,224; got {text!r}",
+            f"--input must be positive integers separated by commas, e.g. 1,3,224,224; got {shown(text)}",
             Position("<option --input>"),
+        )
+    if any(d >= 2**63 for d in dims):
+        # readers hand the shape to ONNX and PyTorch, whose dimensions are 64-bit
+        raise SpecError(
+            f"--input dimensions must be below 2**63; got {shown(text)}", Position("<option --input>")
         )
     return dims
 

@@ -33,7 +33,9 @@ def translate(proto: onnx.ModelProto, path: str, options: ReadOptions) -> Networ
     domains = {op.domain: op.version for op in proto.opset_import}
     nodes = tuple(graph.node)
     # tensor name -> value, for tensors known when reading (initializers, Constant, folded)
-    consts: dict[str, Array] = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    consts: dict[str, Array] = {
+        init.name: _initializer(init, numpy_helper, where) for init in graph.initializer
+    }
     # tensor name -> the layer that computes it and its shape, for tensors computed from the input
     values: dict[str, Value] = {input_name: Value(NETWORK_INPUT, input_shape)}
     inferred = infer_shapes(proto, input_name, input_shape)
@@ -75,7 +77,12 @@ def translate(proto: onnx.ModelProto, path: str, options: ReadOptions) -> Networ
             i, node, layers.unique(base), model.where(i), attributes(node), model, values, consts, layers
         )
         handler = SUPPORTED_OPS.get(node.op_type) if standard else None
-        result = _unknown(ctx) if handler is None else handler(ctx)
+        try:
+            result = _unknown(ctx) if handler is None else handler(ctx)
+        except (ValueError, TypeError, KeyError, IndexError, ZeroDivisionError, OverflowError) as exc:
+            # an attribute of the wrong type or value (kernel_shape "abc", a stride of 0, an
+            # infinite scale) that the handler's arithmetic met before a check named it
+            raise SpecError(f"cannot read {node.op_type}: {shown(str(exc))}", ctx.where) from None
         out = result if isinstance(result, Output) else Output(result)
         values[node.output[0]] = _checked(ctx, out)
         if out.fuses is not None:
@@ -128,6 +135,13 @@ def _fold(
     from onnx.reference import ReferenceEvaluator
 
     feeds = {t: consts[t] for t in node.input if t}
+    elements = _fold_size(node, [consts[t] for t in node.input if t])
+    if elements > FOLD_BUDGET:
+        raise SpecError(
+            f"folding {node.op_type} on constant inputs would make {elements:,} elements, more than "
+            f"the budget of {FOLD_BUDGET:,}",
+            where,
+        )
     try:
         results = ReferenceEvaluator(node, opsets=domains).run(None, feeds)
     except Exception as exc:  # the evaluator raises whatever the operator's code raises
@@ -135,6 +149,51 @@ def _fold(
             f"cannot evaluate {node.op_type} on constant inputs: {shown(str(exc))}", where
         ) from None
     return {name: value for name, value in zip(node.output, results) if name}
+
+
+# constants folded at load time are shape arithmetic: a few elements; this bounds the memory a
+# sub-kilobyte model can ask for (ConstantOfShape of [100000, 100000] is 40 GB)
+FOLD_BUDGET = 10_000_000
+
+
+def _fold_size(node: onnx.NodeProto, inputs: list[Array]) -> int:
+    """The elements folding ``node`` makes, computed from its inputs before it runs (for the
+    operators whose output can be far larger than their inputs), else the inputs' own size."""
+    import numpy as np
+
+    try:
+        if node.op_type in ("ConstantOfShape", "Expand") and inputs:
+            dims = [int(d) for d in np.asarray(inputs[-1]).reshape(-1)]
+            base = math.prod(np.asarray(inputs[0]).shape) if node.op_type == "Expand" else 1
+            return max(math.prod(abs(d) for d in dims), base)
+        if node.op_type == "Tile" and len(inputs) >= 2:
+            repeats = [int(r) for r in np.asarray(inputs[1]).reshape(-1)]
+            return int(np.asarray(inputs[0]).size) * math.prod(abs(r) for r in repeats)
+        if node.op_type == "Range" and len(inputs) == 3:
+            start, limit, delta = (float(np.asarray(v).reshape(-1)[0]) for v in inputs)
+            if delta == 0 or not all(math.isfinite(v) for v in (start, limit, delta)):
+                return FOLD_BUDGET + 1
+            return max(0, math.ceil((limit - start) / delta))
+    except (ValueError, TypeError, OverflowError, IndexError):
+        return FOLD_BUDGET + 1
+    return sum(int(np.asarray(v).size) for v in inputs)
+
+
+def _initializer(init: onnx.TensorProto, numpy_helper: object, where: Position) -> Array:
+    """An initializer as an array, refused in one line when its type is unknown, its dims
+    overflow or its data does not match them."""
+    import onnx
+
+    at = Position(where.file, 1, 1)
+    name = shown(init.name)
+    if init.data_type not in onnx.TensorProto.DataType.values():
+        raise SpecError(f"initializer {name} has an unknown data_type {init.data_type}", at)
+    if any(d < 0 for d in init.dims) or math.prod(init.dims) > 2**40:
+        raise SpecError(f"initializer {name} has impossible dims {list(init.dims)[:8]}", at)
+    try:
+        return numpy_helper.to_array(init)  # type: ignore[attr-defined,no-any-return]
+    except (ValueError, TypeError, KeyError, OverflowError, MemoryError) as exc:
+        raise SpecError(f"initializer {name} cannot be read: {shown(str(exc))}", at) from None
 
 
 def _unknown(ctx: Ctx) -> Value:
