@@ -1,7 +1,7 @@
 """cnncalc: shapes, parameters, MACs, memory and receptive fields of CNNs, by PyTorch's rules.
 
-The public API: :func:`load`, :func:`analyze`, :func:`memory`, :func:`network`, :func:`layer`,
-:class:`Network`, :class:`Report`, :class:`Limits`.
+The public API: :func:`load`, :func:`analyze`, :func:`memory`, :func:`sizes`, :func:`formulas`,
+:func:`solve`, :func:`network`, :func:`layer`, :class:`Network`, :class:`Report`, :class:`Limits`.
 """
 
 from __future__ import annotations
@@ -12,11 +12,26 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from cnncalc.engine.memory import MemoryReport
+    from cnncalc.engine.sizes import FormulaReport, SizesReport
+    from cnncalc.engine.solve import SolveReport
     from cnncalc.graph import Network
     from cnncalc.limits import Limits
     from cnncalc.report import Report
 
-__all__ = ["Limits", "Network", "Report", "__version__", "analyze", "layer", "load", "memory", "network"]
+__all__ = [
+    "Limits",
+    "Network",
+    "Report",
+    "__version__",
+    "analyze",
+    "formulas",
+    "layer",
+    "load",
+    "memory",
+    "network",
+    "sizes",
+    "solve",
+]
 
 
 def load(
@@ -85,6 +100,36 @@ def memory(
     from cnncalc.engine.memory import memory as run
 
     return run(network, batch=batch, optimizer=optimizer, dtype=dtype, inference=inference)
+
+
+def sizes(network: Network) -> SizesReport:
+    """The input sizes a network accepts on each spatial axis (the others held at its input
+    size), as an exact rule with the checks behind it."""
+    from cnncalc.engine.sizes import valid_sizes
+
+    return valid_sizes(network)
+
+
+def formulas(network: Network) -> FormulaReport:
+    """Every layer's output shape as Python integer expressions in the axis names (``L``;
+    ``H``, ``W``; ``D``, ``H``, ``W``), valid for every size the network accepts."""
+    from cnncalc.engine.sizes import shape_formulas
+
+    return shape_formulas(network)
+
+
+def solve(
+    target: Network | str,
+    want: int | tuple[int, ...],
+    *,
+    unknown: tuple[str, str] | None = None,
+    input_shape: tuple[int, ...] | None = None,
+) -> SolveReport:
+    """The values of one layer argument that give the wanted output size: a call form with one
+    argument written ``?`` (and ``input_shape``), or a network with ``unknown=(layer, argument)``."""
+    from cnncalc.engine.solve import solve as run
+
+    return run(target, want, unknown=unknown, input_shape=input_shape)
 
 
 def __getattr__(name: str) -> Any:
