@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from cnncalc.layers.base import fmt_shape
 from cnncalc.render.numbers import count, si, size, thousands
@@ -12,6 +12,8 @@ from cnncalc.report import BlockReport, Report, Shape
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+    from rich.table import Table
+    from rich.text import Text
 
     from cnncalc.render import Shapes
 
@@ -93,21 +95,45 @@ def _tree_labels(rows: list[Row]) -> list[str]:
     return labels
 
 
-def shape_tables(
-    reports: list[Report], flops: bool = False, depth: int | None = None
-) -> list[RenderableType]:
-    """One table per network: output shape, parameters, MACs (or FLOPs) and memory per layer."""
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
+# Characters outside ASCII that cnncalc itself writes into a table, each one terminal cell wide.
+_NARROW = frozenset("·├─│└×")
+_ASCII = frozenset(chr(c) for c in range(32, 127))
 
-    out: list[RenderableType] = []
-    ops = "FLOPs" if flops else "MACs"
-    for report in reports:
-        t = report.totals
-        title = f"{report.name or 'network'} · input {fmt_shape(report.input_shape)} · {report.dtype}"
+
+def _plain_safe(text: str) -> bool:
+    """True when rich would draw ``text`` exactly as written, one cell per character: printable,
+    no markup (``[``), emoji codes (``:``) or escapes, no spaces rich may move when it wraps."""
+    if not text.isprintable() or "[" in text or ":" in text or "\\" in text or "  " in text:
+        return False
+    if text != text.strip():
+        return False
+    return text.isascii() or all(c.isascii() or c in _NARROW for c in text)
+
+
+@dataclass(frozen=True)
+class LayerTable:
+    """One network's layer table: cells already written, drawn by rich (``__rich__``) or, where
+    nothing needs wrapping, as the same plain text without it (:meth:`plain_lines`)."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    footer: tuple[str, ...]
+    bold: tuple[bool, ...]
+
+    # the column that gives way on a narrow terminal (it wraps); the others never shrink
+    FLEX: ClassVar[int] = 1
+    RIGHT: ClassVar[frozenset[int]] = frozenset({0, 3, 4, 5})
+
+    def widest(self, i: int) -> int:
+        return max([len(self.headers[i]), len(self.footer[i])] + [len(row[i]) for row in self.rows])
+
+    def __rich__(self) -> Table:
+        from rich import box
+        from rich.table import Table
+
         table = Table(
-            title=title,
+            title=self.title,
             box=box.SIMPLE_HEAD,
             show_footer=True,
             title_justify="left",
@@ -115,45 +141,110 @@ def shape_tables(
             show_edge=False,
             expand=True,
         )
+        for i, header in enumerate(self.headers):
+            # figures never shrink; only the names give way (they wrap) on a narrow terminal
+            fixed = i != self.FLEX
+            widest = self.widest(i)
+            table.add_column(
+                header,
+                footer=self.footer[i],
+                justify="right" if i in self.RIGHT else "left",
+                no_wrap=fixed,
+                overflow="ellipsis" if fixed else "fold",
+                min_width=widest if fixed else min(widest, 12),
+                ratio=None if fixed else 1,
+            )
+        for cells, bold in zip(self.rows, self.bold):
+            table.add_row(*cells, style="bold" if bold else None)
+        return table
+
+    def plain_lines(self, width: int) -> list[str] | None:
+        """The lines rich draws at ``width`` without colour, or None where it would wrap or
+        could draw a cell otherwise than written (then rich draws it).
+
+        Rich's layout here (``Table._calculate_column_widths`` with ``expand``): each fixed
+        column is its widest cell plus the left padding; the flexible column takes what is left
+        of ``width`` after them and the five one-space dividers; no cell wraps when the widest
+        name fits that.
+        """
+        columns = len(self.headers)
+        widths = [self.widest(i) + 1 for i in range(columns)]
+        flexible = width - (columns - 1) - (sum(widths) - widths[self.FLEX])
+        if flexible < widths[self.FLEX] or len(self.title) > width:
+            return None
+        texts = [self.title, self.headers[self.FLEX], self.footer[self.FLEX]]
+        texts += [row[self.FLEX] for row in self.rows]
+        if not all(_plain_safe(t) for t in texts if t):
+            return None
+        widths[self.FLEX] = flexible
+
+        def line(cells: tuple[str, ...]) -> str:
+            return " ".join(
+                " " + (c.rjust(w - 1) if i in self.RIGHT else c.ljust(w - 1))
+                for i, (c, w) in enumerate(zip(cells, widths))
+            )
+
+        return [
+            self.title,
+            line(self.headers),
+            "─" * width,
+            *(line(cells) for cells in self.rows),
+            "",
+            line(self.footer),
+        ]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The totals under a table: plain lines, drawn by rich as a ``Text``."""
+
+    lines: tuple[str, ...]
+
+    def __rich__(self) -> Text:
+        from rich.text import Text
+
+        return Text("\n".join(self.lines))
+
+    def plain_lines(self, width: int) -> list[str] | None:
+        """The lines as rich prints them at ``width``, or None where rich would wrap one."""
+        if any(len(t) > width or not (t.isascii() or set(t) <= _NARROW | _ASCII) for t in self.lines):
+            return None
+        return list(self.lines)
+
+
+def shape_tables(
+    reports: list[Report], flops: bool = False, depth: int | None = None
+) -> list[RenderableType]:
+    """One table per network: output shape, parameters, MACs (or FLOPs) and memory per layer."""
+    out: list[RenderableType] = []
+    ops = "FLOPs" if flops else "MACs"
+    for report in reports:
+        t = report.totals
+        title = f"{report.name or 'network'} · input {fmt_shape(report.input_shape)} · {report.dtype}"
         total_ops = t.flops if flops else t.macs
         tree = tree_rows(report, flops, depth)
-        rows = [
-            [
+        rows = tuple(
+            (
                 row.index,
                 label,
                 fmt_shape(row.output_shape),
                 thousands(row.params) if row.params else "-",
                 si(row.ops) if row.ops else "-",
                 size(row.memory),
-            ]
-            for row, label in zip(tree, _tree_labels(tree))
-        ]
-        footer = ["", "Total", fmt_shape(report.output_shape), thousands(t.params), si(total_ops)]
-        footer.append(size(t.activation_bytes))
-        headers = ["#", "Layer (type)", "Output shape", "Params", ops, "Memory"]
-        for i, header in enumerate(headers):
-            # figures never shrink; only the names give way (they wrap) on a narrow terminal
-            fixed = i != 1
-            widest = max([len(header), len(footer[i])] + [len(row[i]) for row in rows])
-            table.add_column(
-                header,
-                footer=footer[i],
-                justify="right" if i in (0, 3, 4, 5) else "left",
-                no_wrap=fixed,
-                overflow="ellipsis" if fixed else "fold",
-                min_width=widest if fixed else min(widest, 12),
-                ratio=None if fixed else 1,
             )
-        for row, cells in zip(tree, rows):
-            table.add_row(*cells, style="bold" if row.block else None)
-        out.append(table)
-        summary = Text(
-            f"Params: {count(t.params)} · {size(t.param_bytes)}\n"
-            f"  trainable {thousands(t.trainable_params)} · "
-            f"non-trainable {thousands(t.non_trainable_params)}\n"
-            f"{ops}: {count(total_ops)} · activations {size(t.activation_bytes)}"
+            for row, label in zip(tree, _tree_labels(tree))
         )
-        out.append(summary)
+        shape = fmt_shape(report.output_shape)
+        footer = ("", "Total", shape, thousands(t.params), si(total_ops), size(t.activation_bytes))
+        headers = ("#", "Layer (type)", "Output shape", "Params", ops, "Memory")
+        out.append(LayerTable(title, headers, rows, footer, tuple(row.block for row in tree)))
+        summary = (
+            f"Params: {count(t.params)} · {size(t.param_bytes)}",
+            f"  trainable {thousands(t.trainable_params)} · "
+            f"non-trainable {thousands(t.non_trainable_params)}",
+            f"{ops}: {count(total_ops)} · activations {size(t.activation_bytes)}",
+        )
+        out.append(Summary(summary))
     return out
 
 
@@ -164,12 +255,26 @@ def shapes_table(result: Shapes) -> list[RenderableType]:
 
 def to_text(renderables: list[RenderableType], width: int | None = None, color: bool = True) -> str:
     """Draw renderables to a string, e.g. for ``--output`` or tests (fixed width, no colour)."""
+    width = width or 100
+    if not color:
+        # Pipes and files: a layer table that needs no wrapping is written directly, the same
+        # bytes rich draws, without rich's layout and segment machinery (most of the run time of
+        # a small network's table); anything else goes to rich.
+        lines: list[str] = []
+        for item in renderables:
+            plain = getattr(item, "plain_lines", None)
+            drawn = plain(width) if plain is not None else None
+            if drawn is None:
+                break
+            lines += drawn
+        else:
+            return "".join(line.rstrip() + "\n" for line in lines)
     from rich.console import Console
 
     buffer = io.StringIO()
     console = Console(
         file=buffer,
-        width=width or 100,
+        width=width,
         no_color=not color,
         color_system=None if not color else "auto",
         force_terminal=color,
