@@ -54,11 +54,42 @@ if TYPE_CHECKING:
 __all__ = ["app", "complete_source", "main"]
 
 
+class _DeferredCoercion:
+    """Stands in for typer's coercion of one parameter until a value needs it.
+
+    typer builds a pydantic ``TypeAdapter`` for every parameter of the command being run, given
+    or not, to coerce ``None`` to ``None``; a command here has a dozen options, nearly all left
+    out. An option that is absent keeps its default untouched (what the adapter would return);
+    any other value goes through typer's own coercion, so values and error messages are typer's.
+    """
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value is None and not (param.multiple or param.nargs == -1):
+            return None
+        if value is param.default and type(value) in (int, str):
+            return value  # a default written in this module, already of its type and range
+        param._runtime_param = None
+        return param.get_runtime_param().coerce(value, param=param, ctx=ctx)
+
+
+_DEFERRED = _DeferredCoercion()
+
+
+def _defer_coercion(group: TyperGroup) -> None:
+    """Let the parameters of every command coerce through :class:`_DeferredCoercion` (skipped on
+    a typer without ``_runtime_param``, whose parameters keep their own coercion)."""
+    for command in (group, *group.commands.values()):
+        for param in command.params:
+            if getattr(param, "_runtime_param", False) is None:
+                param._runtime_param = _DEFERRED  # type: ignore[attr-defined]
+
+
 class _OneLineErrors(TyperGroup):
     """Usage errors in one located line, like every other error (click prints a usage block)."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        _defer_coercion(self)
         try:
             result = super().main(*args, **kwargs)
         except NoArgsIsHelpError as exc:
