@@ -268,11 +268,15 @@ def test_a_question_mark_outside_solve_is_a_located_error(tmp_path: Path) -> Non
     assert (result.exit_code, result.stderr) == (
         2,
         f"{path}:3:87: Conv2d argument 'padding' must be int or tuple of ints or 'same' or 'valid', "
-        "got '?'\n",
+        "got '?' (an argument written ? is only read by cnncalc solve)\n",
     )
     path.write_text(NETWORK.replace('padding: "?"', "padding: ?"), encoding="utf-8")
     result = RUNNER.invoke(app, ["solve", str(path), "--out", "32"])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"{path}:3:")  # a bare ? there is YAML syntax: quote it
     result = RUNNER.invoke(app, ["sizes", "-i", "1,3,8,8", "Conv2d(3, 4, 3, padding=?)"])
-    assert (result.exit_code, result.stderr) == (2, "<arg 1>:1:25: not a layer expression: invalid syntax\n")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "<arg 1>:1:25: not a layer expression: invalid syntax"
+        " (an argument written ? is only read by cnncalc solve)\n",
+    )

@@ -109,6 +109,9 @@ def build_layer(
     return layer, positions
 
 
+# Said where a ? is refused: it is the unknown of ``cnncalc solve`` (cnncalc.spec.unknown).
+SOLVE_NOTE = " (an argument written ? is only read by cnncalc solve)"
+
 # Validated layers by kind and arguments: layer objects are frozen, so a network that repeats a
 # layer (a 100,000-layer stack, repeated blocks) validates each distinct one once.
 _VALIDATED: dict[tuple[Any, ...], Layer] = {}
@@ -140,8 +143,9 @@ def _explain(
     field = cls.model_fields.get(name)
     expected = describe(field.annotation) if field is not None else "a valid value"
     got = data.get(name)
+    note = SOLVE_NOTE if got == "?" else ""
     return SpecError(
-        f"{cls.kind} argument {name!r} must be {expected}, got {shown(got)}",
+        f"{cls.kind} argument {name!r} must be {expected}, got {shown(got)}{note}",
         positions.get(name, where),
     )
 
