@@ -47,6 +47,10 @@ def trace(network: Network) -> list[Step]:
     shapes: dict[int, Shape] = {NETWORK_INPUT: network.input_shape}
     fields: dict[int, rf.Field] = {NETWORK_INPUT: rf.START}
     steps = []
+    # A layer's geometry depends on the layer and its input shape only, and both are immutable
+    # (frozen models, tuples): a network that repeats a layer on one shape (a stack, the blocks
+    # of a ResNet stage) computes it once. Errors are not kept: they name their own node.
+    geometries: dict[tuple[object, Shape], Geometry] = {}
     for node in network.nodes:
         xs = [shapes[i] for i in node.inputs]
         if node.layer.is_merge:
@@ -58,7 +62,13 @@ def trace(network: Network) -> list[Step]:
             field = rf.merge([fields[i] for i in node.inputs])
             step = Step(node, tuple(xs), geo, field, tuple(backs))
         else:
-            geo = apply_node(node, xs[0])
+            key = (node.layer, xs[0])
+            try:
+                geo = geometries[key]
+            except KeyError:
+                geo = geometries[key] = apply_node(node, xs[0])
+            except TypeError:  # a layer holding an unhashable value: computed every time
+                geo = apply_node(node, xs[0])
             step = Step(node, tuple(xs), geo, rf.step(fields[node.inputs[0]], geo.spatial, xs[0]))
         shapes[node.index] = geo.output
         fields[node.index] = step.field
