@@ -661,7 +661,8 @@ def convert(
         str | None,
         typer.Option(
             "--from-torch",
-            help="package.module:factory returning an nn.Module (traced with torch.fx).",
+            help="package.module:factory returning an nn.Module (traced with torch.fx). "
+            "This imports the module and calls the factory: it runs code.",
             show_default=False,
         ),
     ] = None,
