@@ -418,6 +418,7 @@ SMALL = {  # a smaller input where the network allows one, to keep the suite fas
     "squeezenet1_0.yaml": (1, 3, 64, 64),
     "yolov3-tiny.cfg": (1, 3, 64, 64),
     "yolov4-tiny.cfg": (1, 3, 64, 64),
+    "unet.yaml": (1, 3, 32, 32),
 }
 BIG = ["resnet18.yaml", "resnet50.yaml", "mobilenet_v2.yaml", "densenet121.yaml", "googlenet.yaml"]
 
