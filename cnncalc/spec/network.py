@@ -48,9 +48,28 @@ def call_layer(text: str, locate: Any, where: Position | None) -> tuple[Any, dic
         # a ? is the solver's unknown (cnncalc solve reads it; everywhere else it is an error)
         note = SOLVE_NOTE if text[exc.offset : exc.offset + 1] == "?" else ""
         raise SpecError(exc.message + note, locate(exc.offset)) from None
+    known = _CALLS.get(text)
+    if known is not None:
+        return known[0], {name: locate(offset) for name, offset in known[1]}
     positional = [(a.value, locate(a.offset)) for a in call.args if a.keyword is None]
     keywords = [(a.keyword, a.value, locate(a.offset)) for a in call.args if a.keyword is not None]
-    return build_layer(call.type_name, positional, keywords, where)
+    layer, positions = build_layer(call.type_name, positional, keywords, where)
+    # the argument behind each position, by its offset in the text: build_layer records the
+    # positional arguments first, in order, then the keywords
+    named = [a for a in call.args if a.keyword is not None]
+    unnamed = [a for a in call.args if a.keyword is None]
+    order = [name for name in positions if name not in {a.keyword for a in named}]
+    offsets = [(name, a.offset) for name, a in zip(order, unnamed)]
+    offsets += [(str(a.keyword), a.offset) for a in named]
+    if len(order) == len(unnamed) and len(offsets) == len(positions) and len(_CALLS) < 65_536:
+        _CALLS[text] = (layer, tuple(offsets))
+    return layer, positions
+
+
+# Built layers by call-form text, with each argument's offset: a text that repeats (every line of
+# a 100,000-layer stack) resolves its kind and validates its arguments once; only the positions,
+# which differ per line, are made again. Like build.py's cache, it holds what a text always means.
+_CALLS: dict[str, tuple[Layer, tuple[tuple[str, int], ...]]] = {}
 
 
 def network_from_document(
