@@ -79,7 +79,10 @@ OutputOpt = Annotated[
 ]
 WidthOpt = Annotated[
     int | None,
-    typer.Option("--width", help="Table width in characters (default: the terminal's).", show_default=False),
+    # bounded: rich lays a table out in memory at the width asked for (10^8 would be gigabytes)
+    typer.Option(
+        "--width", max=10_000, help="Table width in characters (default: the terminal's).", show_default=False
+    ),
 ]
 ColorOpt = Annotated[
     bool, typer.Option("--color/--no-color", help="Colour in tables (NO_COLOR is respected).")

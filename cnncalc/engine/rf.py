@@ -164,7 +164,24 @@ def add_product(products: list[Product], new: Product, cap: int = 64) -> tuple[l
 
 
 def _union(groups: Iterable[Iterable[int]]) -> set[int]:
+    """The union of position groups. Ranges are merged as intervals first (per step and residue),
+    so the overlapping windows of a wide kernel cost the input's size, not their summed length."""
     found: set[int] = set()
+    spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for group in groups:
-        found.update(group)
+        if isinstance(group, range):
+            if len(group):
+                spans.setdefault((group.step, group.start % group.step), []).append((group.start, group[-1]))
+        else:
+            found.update(group)
+    for (step, _), pairs in spans.items():
+        pairs.sort()
+        lo, hi = pairs[0]
+        for a, b in pairs[1:]:
+            if a <= hi + step:
+                hi = max(hi, b)
+            else:
+                found.update(range(lo, hi + 1, step))
+                lo, hi = a, b
+        found.update(range(lo, hi + 1, step))
     return found

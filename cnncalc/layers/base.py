@@ -250,8 +250,17 @@ def sliding_back(
     copies there (reflect, replicate, circular), or None for constant padding.
     """
 
-    def back(axis: int, j: int) -> list[int]:
+    def back(axis: int, j: int) -> list[int] | range:
         size = sizes[axis]
+        if remap is None:
+            # only the taps that land in the input, by arithmetic: a kernel or dilation of 10^18
+            # costs what the input holds, not what the kernel spans
+            first, step = j * stride[axis] - lefts[axis], dilation[axis]
+            m_lo = -(first // step) if first < 0 else 0
+            m_hi = min(kernel[axis] - 1, (size - 1 - first) // step)
+            if m_hi < m_lo:
+                return range(0)
+            return range(first + step * m_lo, first + step * m_hi + 1, step)
         found = []
         for m in range(kernel[axis]):
             q: int | None = j * stride[axis] - lefts[axis] + dilation[axis] * m

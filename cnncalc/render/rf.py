@@ -51,7 +51,10 @@ def rf_tables(reports: list[Report]) -> list[RenderableType]:
                 exceeded = exceeded or field.exceeds_input
                 cells = [size, per_axis(field.stride), per_axis(field.padding), per_axis(field.centre0), mark]
             table.add_row(
-                str(layer.index), f"{escape(layer.name)} ({layer.type})", fmt_shape(layer.output_shape), *cells
+                str(layer.index),
+                f"{escape(layer.name)} ({layer.type})",
+                fmt_shape(layer.output_shape),
+                *cells,
             )
         out.append(table)
         notes = []
@@ -167,14 +170,19 @@ def _cell(
     spans: tuple[tuple[Fraction | int, Fraction | int], ...],
 ) -> str:
     """The glyph of one cell (a block of positions in the scaled overview)."""
-    in_field = any(spans[0][0] <= r <= spans[0][1] for r in rows) and any(
-        spans[1][0] <= c <= spans[1][1] for c in cols
-    )
-    if any(0 <= r < sizes[0] for r in rows) and any(0 <= c < sizes[1] for c in cols):
+    # ranges meet intervals by their ends: a cell of the scaled overview may stand for 10^16
+    # positions (a kernel of 10^18), never listed one by one
+    in_field = _meets(rows, spans[0][0], spans[0][1]) and _meets(cols, spans[1][0], spans[1][1])
+    if _meets(rows, 0, sizes[0] - 1) and _meets(cols, 0, sizes[1] - 1):
         if hit:
             return AFFECTS
         return HOLE if in_field else OUTSIDE
     return PADDING if in_field else " "
+
+
+def _meets(span: range, lo: Fraction | int, hi: Fraction | int) -> bool:
+    """Whether some integer of the step-1 range ``span`` lies in [lo, hi]."""
+    return len(span) > 0 and max(span.start, math.ceil(lo)) <= min(span.stop - 1, math.floor(hi))
 
 
 def _rows(reports: list[Report]) -> list[list[str]]:
