@@ -6,6 +6,7 @@ import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from cnncalc.errors import escape
 from cnncalc.layers.base import fmt_shape
 from cnncalc.render.numbers import count, si, size, thousands
 from cnncalc.report import BlockReport, Report, Shape
@@ -52,7 +53,7 @@ def tree_rows(report: Report, flops: bool = False, depth: int | None = None) -> 
                     rows.append(
                         Row(
                             f"{first}-{last}",
-                            f"{local} ({block.kind})",
+                            f"{escape(local)} ({block.kind})",
                             block.depth,
                             block.output_shape,
                             block.params,
@@ -66,7 +67,7 @@ def tree_rows(report: Report, flops: bool = False, depth: int | None = None) -> 
             rows.append(
                 Row(
                     str(layer.index),
-                    f"{layer.name} ({layer.type})",
+                    f"{escape(layer.name)} ({layer.type})",
                     layer_depth,
                     layer.output_shape,
                     layer.params,
@@ -220,7 +221,7 @@ def shape_tables(
     ops = "FLOPs" if flops else "MACs"
     for report in reports:
         t = report.totals
-        title = f"{report.name or 'network'} · input {fmt_shape(report.input_shape)} · {report.dtype}"
+        title = f"{escape(report.name or 'network')} · input {fmt_shape(report.input_shape)} · {report.dtype}"
         total_ops = t.flops if flops else t.macs
         tree = tree_rows(report, flops, depth)
         rows = tuple(
