@@ -26,7 +26,12 @@ def read(source: Source, options: ReadOptions) -> Read:
     """The network of a Darknet cfg: [net] gives the input (batch, channels, height, width),
     ``options.input_shape`` overrides it; ``extras["darknet"]`` is Darknet's view of it."""
     file = source.label
-    sections = parse_cfg(source.text(), file)
+    text = source.text()
+    limit = options.limits.max_layers
+    # sections are counted by their headers before any is read: past the limit only the first
+    # limit + 2 (the [net] and the first layer over it) are parsed, for the message
+    headers = sum(1 for raw in text.splitlines() if raw.lstrip().startswith("["))
+    sections = parse_cfg(text, file, stop=limit + 2 if headers - 1 > limit else None)
     if not sections:
         raise SpecError("no [net] section: a Darknet cfg starts with [net] or [network]", Position(file))
     net = sections[0]
@@ -39,10 +44,9 @@ def read(source: Source, options: ReadOptions) -> Read:
     layers = sections[1:]
     if not layers:
         raise SpecError("the network has no layers after [net]", net.position)
-    limit = options.limits.max_layers
-    if len(layers) > limit:
+    if headers - 1 > limit and len(layers) > limit:
         raise LimitError(
-            f"the network has {len(layers):,} layers, more than the limit of {limit:,}",
+            f"the network has {headers - 1:,} layers, more than the limit of {limit:,}",
             "max_layers",
             layers[limit].position,
         )

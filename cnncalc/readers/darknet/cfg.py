@@ -3,6 +3,7 @@ each section kind may contain, and its options read with Darknet's defaults."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ class Section:
     options: dict[str, Option]
 
 
-def parse_cfg(text: str, file: str) -> list[Section]:
+def parse_cfg(text: str, file: str, stop: int | None = None) -> list[Section]:
     """The sections of a cfg file, read as src/parser.c ``read_cfg`` reads them.
 
     src/utils.c ``strip`` removes every blank anywhere in a line (``layers = -1, 61`` is
@@ -44,6 +45,8 @@ def parse_cfg(text: str, file: str) -> list[Section]:
             continue
         where = Position(file, number, len(raw) - len(raw.lstrip()) + 1)
         if line[0] == "[":
+            if stop is not None and len(sections) == stop:
+                break  # ``stop`` sections are all the caller needs (a limit was passed)
             sections.append(Section(line, where, {}))
             continue
         if not sections:
@@ -246,6 +249,7 @@ KEYS: dict[str, tuple[str, ...]] = {
 }
 
 _INT = re.compile(r"[+-]?\d+")
+_DIGITS = 4300  # Python's limit on the digits of an integer read from text
 
 
 class Options:
@@ -281,6 +285,11 @@ class Options:
             return default
         if not _INT.fullmatch(value):
             raise SpecError(f"{key} must be an integer, got {shown(value)}", self.where(key))
+        if len(value) > _DIGITS:
+            raise SpecError(
+                f"{key} has {len(value):,} digits, more than the {_DIGITS:,} a number may have",
+                self.where(key),
+            )
         return int(value)
 
     def number(self, key: str, default: float) -> float:
@@ -288,9 +297,12 @@ class Options:
         if value is None:
             return default
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             raise SpecError(f"{key} must be a number, got {shown(value)}", self.where(key)) from None
+        if not math.isfinite(number):
+            raise SpecError(f"{key} must be a finite number, got {shown(value)}", self.where(key))
+        return number
 
     def text(self, key: str, default: str) -> str:
         value = self._value(key)
@@ -306,6 +318,8 @@ class Options:
             raise SpecError(
                 f"{key} must be layer indices separated by commas, got {shown(value)}", self.where(key)
             )
+        if any(len(p) > _DIGITS for p in parts):
+            raise SpecError(f"{key} has a number of more than {_DIGITS:,} digits", self.where(key))
         return [int(p) for p in parts]
 
     def check_keys(self) -> None:
