@@ -169,9 +169,16 @@ class _Resize(Layer, abstract=True):
             scales = (scale_factor,) * n if isinstance(scale_factor, (int, float)) else scale_factor
             if len(scales) != n:
                 raise GeometryError(f"scale_factor must have {n} entries for {fmt_shape(x)}")
+            if not all(isinstance(s, (int, float)) and math.isfinite(s) for s in scales):
+                raise GeometryError(
+                    f"scale_factor must be finite numbers, got {scale_factor}", "scale_factor"
+                )
             # torch/nn/functional.py interpolate: floor(float(size) * scale) in double precision;
             # the float product is PyTorch's rule, so it is reproduced here as is.
-            out = tuple(math.floor(float(d) * float(s)) for d, s in zip(x[2:], scales))
+            try:
+                out = tuple(math.floor(float(d) * float(s)) for d, s in zip(x[2:], scales))
+            except OverflowError:  # a size or product past 1.8e308, which no double holds
+                raise GeometryError(f"{fmt_shape(x)} is too large to scale in double precision") from None
         else:
             raise GeometryError("either size or scale_factor should be defined")
         minimum = 0 if mode == "area" else 1  # area mode is adaptive average pooling: 0 allowed
