@@ -1,10 +1,12 @@
 """Time cnncalc as whole processes: the VGG-16 table and JSON, and generated stacks of 1k, 10k
 and 100k layers, beside the import floor (what any typer + rich + pydantic + PyYAML program pays
 before doing anything) measured in the same run. Prints the median wall time, its ratio to the
-floor's median, and the peak memory (max RSS) of each command.
+floor's median, the median CPU time (user + system) and its ratio, and the peak memory (max RSS)
+of each command. The targets (``--check``) are on the wall-time ratio.
 
     python benchmarks/bench.py            # 7 runs each (3 for the 100k stack)
     python benchmarks/bench.py --runs 15
+    python benchmarks/bench.py --check    # exit 1 when a target of TARGETS is missed
 """
 
 from __future__ import annotations
@@ -27,15 +29,16 @@ def _cnncalc() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "cnncalc"]
 
 
-def run_once(argv: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one run, measured with wait4 on the child alone."""
+def run_once(argv: list[str]) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (KiB) and CPU seconds (user + system) of one run, measured with
+    wait4 on the child alone."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(argv)}")
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def stack(path: Path, layers: int) -> Path:
@@ -58,9 +61,18 @@ FLOOR = (
 )
 
 
+# Issue 10's targets: the largest ratio to the floor's median, and the largest peak memory (MiB).
+TARGETS = {
+    "vgg16 table": (1.25, 60.0),
+    "vgg16 json": (1.15, None),
+    "100,000 layers json": (10.0, None),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
     # as after `pip install .`, which byte-compiles: time the program, not Python's compiler
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "cnncalc")], check=True)
@@ -75,19 +87,33 @@ def main() -> None:
             path = stack(Path(tmp) / f"stack_{n}.yaml", n)
             runs = args.runs if n < 100_000 else max(1, args.runs // 2)
             cases.append((f"{n:,} layers json", [*exe, "shape", str(path), "--format", "json"], runs))
-        print(f"{'command':<22}{'median':>10}{'min':>10}{'× floor':>10}{'max RSS':>12}   runs")
-        floor = 0.0
+        print(
+            f"{'command':<22}{'median':>10}{'min':>10}{'× floor':>10}{'CPU':>10}{'× floor':>10}"
+            f"{'max RSS':>12}   runs"
+        )
+        floor = cpu_floor = 0.0
+        missed = []
         for label, argv, runs in cases:
             run_once(argv)  # warm the file cache and .pyc files
             results = [run_once(argv) for _ in range(runs)]
-            times = [t for t, _ in results]
-            rss = max(r for _, r in results)
+            times = [t for t, _, _ in results]
+            rss = max(r for _, r, _ in results)
             median = statistics.median(times)
+            cpu = statistics.median(c for _, _, c in results)
             floor = floor or median
+            cpu_floor = cpu_floor or cpu
             print(
                 f"{label:<22}{median * 1000:>8.0f} ms{min(times) * 1000:>7.0f} ms{median / floor:>9.2f}×"
-                f"{rss / 1024:>9.1f} MiB   {runs}"
+                f"{cpu * 1000:>7.0f} ms{cpu / cpu_floor:>9.2f}×{rss / 1024:>9.1f} MiB   {runs}"
             )
+            ratio_target, rss_target = TARGETS.get(label, (None, None))
+            if ratio_target is not None and median / floor > ratio_target:
+                missed.append(f"{label}: {median / floor:.2f}× the floor > {ratio_target}×")
+            if rss_target is not None and rss / 1024 > rss_target:
+                missed.append(f"{label}: {rss / 1024:.1f} MiB > {rss_target} MiB")
+    if args.check:
+        print("\n".join(f"missed: {m}" for m in missed) or "every target met")
+        sys.exit(1 if missed else 0)
 
 
 if __name__ == "__main__":
