@@ -223,6 +223,8 @@ def _flow_depth(text: str, file: str, limit: int) -> None:
     """Refuse [ { nesting deeper than ``limit`` before parsing: PyYAML's pure-Python scanner is
     quadratic in the flow depth, so a few kilobytes of brackets would take seconds, and more
     would hang. Quoted strings and comments are skipped; the scan is linear."""
+    if text.count("[") + text.count("{") <= limit:
+        return  # the depth cannot exceed the openers there are: no need to walk every character
     depth = 0
     quote = ""
     line, line_start = 1, 0
