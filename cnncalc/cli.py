@@ -356,6 +356,7 @@ def solve(
         typer.Argument(
             help='A call form with one argument written ?, e.g. "Conv2d(3, 16, 3, padding=?)", '
             'or a network file with one (padding: "?" in a layer mapping).',
+            metavar="SOURCE",
             show_default=False,
         ),
     ],
@@ -364,6 +365,7 @@ def solve(
         typer.Option(
             "--out",
             help="The wanted output size: one for every spatial axis (112) or one per axis (112,56).",
+            metavar="N[,M]",
             show_default=False,
         ),
     ],

@@ -62,7 +62,7 @@ def load_unknown(
 ) -> UnknownNetwork:
     """The network of a file with exactly one layer argument written ``?``."""
     limits = limits or Limits()
-    doc = load_yaml(text, file, limits.max_depth)
+    doc = load_yaml(text, file, limits.max_depth, limits.max_layers)
     found: list[_Found] = []
     if isinstance(doc, PosDict) and isinstance(doc.get("layers"), PosList):
         _layer_list(doc["layers"], found, set())
