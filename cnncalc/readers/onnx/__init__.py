@@ -24,6 +24,6 @@ def read(source: Source, options: ReadOptions) -> Read:
     """
     where = Position(source.label, 1, 1)
     model.require_onnx(where)
-    proto = model.load(source, where)
+    proto = model.load(source, where, options.limits)
     model.check_limits(proto, options.limits, where)
     return Read(translate(proto, source.label, options))

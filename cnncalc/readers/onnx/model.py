@@ -30,9 +30,11 @@ def require_onnx(where: Position) -> None:
         raise SourceError("reading ONNX needs the onnx package: pip install 'cnncalc[onnx]'", where) from None
 
 
-def load(source: Source, where: Position) -> onnx.ModelProto:
+def load(source: Source, where: Position, limits: Limits | None = None) -> onnx.ModelProto:
     """``onnx.load`` with one clear error for every failure (no traceback); standard input and
-    in-memory bytes are parsed as they are (external data needs the model's folder)."""
+    in-memory bytes are parsed as they are (external data needs the model's folder). With
+    ``limits``, the node count is checked before external data is looked for (onnx walks every
+    node's attributes for it: seconds on a million-node graph)."""
     import onnx
 
     p = source.path
@@ -50,10 +52,15 @@ def load(source: Source, where: Position) -> onnx.ModelProto:
                 raise SourceError("nothing on standard input", where)
             model = onnx.load_model_from_string(data)
         else:
-            model = onnx.load(str(p))
+            model = onnx.load(str(p), load_external_data=False)
+            if limits is not None:
+                check_limits(model, limits, where)
+            from onnx.external_data_helper import load_external_data_for_model
+
+            load_external_data_for_model(model, str(p.parent))
     except PermissionError:
         raise SourceError("permission denied", where) from None
-    except SourceError:
+    except (SourceError, LimitError):
         raise
     except Exception as exc:  # protobuf's DecodeError, onnx's own errors, missing external data
         lines = str(exc).strip().splitlines()
