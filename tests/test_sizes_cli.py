@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -158,8 +160,14 @@ def test_symbolic_json_of_a_hand_checked_network() -> None:
 def test_symbolic_in_every_format_and_its_refusals() -> None:
     for fmt in ("csv", "markdown"):
         result = RUNNER.invoke(app, ["shape", UNET, "--symbolic", "--format", fmt])
-        assert result.exit_code == 0
+        assert (result.exit_code, result.stderr) == (0, "")
         assert "(1, 8, H // 2, W // 2)" in result.stdout  # maxpool2d_1, the plain form
+    rows = list(
+        csv.reader(io.StringIO(RUNNER.invoke(app, ["shape", UNET, "--symbolic", "-f", "csv"]).stdout))
+    )
+    assert rows[0] == ["network", "index", "name", "type", "output_shape_formula"]
+    assert len(rows) == 1 + 49 and all(len(r) == 5 for r in rows)
+    assert rows[-1] == ["unet", "48", "conv2d_1", "Conv2d", "(1, 2, H, W)"]
     result = RUNNER.invoke(app, ["shape", UNET, "--symbolic", "--flops"])
     assert (result.exit_code, result.stderr) == (
         2,
