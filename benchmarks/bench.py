@@ -4,7 +4,8 @@ before doing anything) measured in the same run. Prints the median wall time, it
 floor's median, the median CPU time (user + system) and its ratio, and the peak memory (max RSS)
 of each command. The targets (``--check``) are on the wall-time ratio.
 
-    python benchmarks/bench.py            # 7 runs each (3 for the 100k stack)
+    python benchmarks/bench.py            # 7 rounds, each command once per round (the 100k
+                                          # stack in the first 3)
     python benchmarks/bench.py --runs 15
     python benchmarks/bench.py --check    # exit 1 when a target of TARGETS is missed
 """
@@ -93,13 +94,20 @@ def main() -> None:
         )
         floor = cpu_floor = 0.0
         missed = []
-        for label, argv, runs in cases:
+        for _, argv, _ in cases:
             run_once(argv)  # warm the file cache and .pyc files
-            results = [run_once(argv) for _ in range(runs)]
-            times = [t for t, _, _ in results]
-            rss = max(r for _, r, _ in results)
+        # Round-robin: each round runs every command once, so that a burst of load on a shared
+        # machine falls on all of them alike instead of on whichever was running.
+        results: dict[str, list[tuple[float, int, float]]] = {label: [] for label, _, _ in cases}
+        for round_ in range(args.runs):
+            for label, argv, runs in cases:
+                if round_ < runs:
+                    results[label].append(run_once(argv))
+        for label, _, runs in cases:
+            times = [t for t, _, _ in results[label]]
+            rss = max(r for _, r, _ in results[label])
             median = statistics.median(times)
-            cpu = statistics.median(c for _, _, c in results)
+            cpu = statistics.median(c for _, _, c in results[label])
             floor = floor or median
             cpu_floor = cpu_floor or cpu
             print(
