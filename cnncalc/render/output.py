@@ -82,7 +82,8 @@ def write_file(
     file with a short name in the target's folder, fsync, then a rename into place (with
     ``exclusive``, a hard link that fails if the target appeared meanwhile: of parallel
     writers exactly one wins; ``force`` lifts that and lets a symbolic link be replaced). The
-    file gets the mode of the file it replaces, else the umask's. SIGTERM, SIGHUP and Ctrl-C during the write remove the temporary file."""
+    file gets the mode of the file it replaces, else the umask's. SIGTERM, SIGHUP and Ctrl-C
+    during the write remove the temporary file."""
     check_target(output, exclusive=exclusive, force=force)
     where = Position(str(output))
     folder = output.parent if str(output.parent) else Path(".")
@@ -116,8 +117,14 @@ def write_file(
                 check_target(output, force=force)
                 os.replace(tmp, output)
             else:
-                os.link(tmp, output)  # atomic, and refuses an existing target
-                os.unlink(tmp)
+                try:
+                    os.link(tmp, output)  # atomic, and refuses an existing target
+                    os.unlink(tmp)
+                except (PermissionError, NotImplementedError):
+                    # a file system without hard links (FAT, some network mounts): the check
+                    # just before the rename is the best there is
+                    check_target(output, exclusive=True)
+                    os.replace(tmp, output)
             tmp = ""
         except FileExistsError:
             raise SourceError("exists already; add --force to overwrite it", where) from None
