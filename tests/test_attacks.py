@@ -5,9 +5,12 @@ tmp_path at test time."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -69,3 +72,22 @@ def test_external_data_symlink_is_refused(tmp_path: Path) -> None:
     outcome = attacks.run_case(case, tmp_path)
     assert (outcome.code, outcome.problems) == (2, [])
     assert "symbolic link" in outcome.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_signal_during_a_write_leaves_the_old_file(tmp_path: Path, signum: int) -> None:
+    """A terminating signal arriving while the bytes are written: the old file stays whole and
+    the temporary file is removed."""
+    from cnncalc.render.output import Interrupted, write_file
+
+    target = tmp_path / "out.txt"
+    target.write_text("old contents\n")
+
+    def half_then_signal(handle: BinaryIO) -> None:
+        handle.write(b"half of the new")
+        os.kill(os.getpid(), signum)
+
+    with pytest.raises(Interrupted):
+        write_file(target, half_then_signal)
+    assert target.read_text() == "old contents\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
