@@ -7,13 +7,15 @@ spread one item per line, so a 100,000-layer report is 100,000 short lines.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from json.encoder import encode_basestring_ascii as _encode_str  # what json.dumps uses for a str
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cnncalc.errors import CnncalcError
     from cnncalc.render import Catalogue, Compared, Dense, Fields, Schema, Shapes, Unit
-    from cnncalc.report import Report
+    from cnncalc.report import LayerReport, Report
 
 
 def dumps(value: Any, depth: int | None = None) -> str:
@@ -25,7 +27,13 @@ def dumps(value: Any, depth: int | None = None) -> str:
     return _spread(value, depth, "", None)
 
 
+class _Lines(list[str]):
+    """Items already encoded as one line of JSON each (see :func:`_layer_lines`)."""
+
+
 def _spread(value: Any, depth: int, pad: str, key: str | None) -> str:
+    if isinstance(value, _Lines) and value:
+        return "[\n" + ",\n".join(pad + "  " + line for line in value) + "\n" + pad + "]"
     spread = depth > 0 or (key == "layers" and isinstance(value, list))
     if not spread or not isinstance(value, dict | list) or not value:
         return json.dumps(value)
@@ -52,9 +60,58 @@ def report_data(report: Report, flops: bool = False) -> dict[str, Any]:
     return data
 
 
+def _layer_lines(layers: tuple[LayerReport, ...], flops: bool) -> _Lines:
+    """Each layer's JSON object on one line, the bytes ``json.dumps(layer.to_dict())`` gives
+    (plus ``"flops"`` last, as :func:`report_data` adds it). Built from pieces because a
+    100,000-layer report spent most of its JSON time making and encoding dicts: shapes and
+    receptive fields repeat (a field object is shared by the layers that keep it), so each
+    distinct one is encoded once per call."""
+    enc = _encode_str
+    shapes: dict[tuple[int, ...], str] = {}
+    fields: dict[int, str] = {}  # by id(): the report holds every field alive during the call
+    lines = _Lines()
+    for layer in layers:
+        ins, outs, rf = layer.input_shape, layer.output_shape, layer.receptive_field
+        in_json = shapes.get(ins)
+        if in_json is None:
+            in_json = shapes[ins] = json.dumps(list(ins))
+        out_json = shapes.get(outs)
+        if out_json is None:
+            out_json = shapes[outs] = json.dumps(list(outs))
+        if rf is None:
+            rf_json = "null"
+        else:
+            rf_json = fields.get(id(rf))  # type: ignore[assignment]
+            if rf_json is None:
+                rf_json = fields[id(rf)] = json.dumps(rf.to_dict())
+        extra = f', "flops": {_int(layer.flops)}' if flops else ""
+        lines.append(
+            f'{{"index": {_int(layer.index)}, "name": {enc(layer.name)}, "type": {enc(layer.type)}, '
+            f'"input_shape": {in_json}, "output_shape": {out_json}, "params": {_int(layer.params)}, '
+            f'"trainable_params": {_int(layer.trainable_params)}, "macs": {_int(layer.macs)}, '
+            f'"activation_bytes": {_int(layer.activation_bytes)}, "receptive_field": {rf_json}, '
+            f'"path": {enc(layer.path or layer.name)}, "inputs": {json.dumps(list(layer.inputs))}{extra}}}'
+        )
+    return lines
+
+
+def _int(value: int) -> str:
+    """An exact integer as json.dumps writes it (anything else goes through json.dumps)."""
+    return int.__repr__(value) if type(value) is int else json.dumps(value)
+
+
+def _report_json_data(report: Report, flops: bool) -> dict[str, Any]:
+    """:func:`report_data` with the layers as ready lines (same bytes once spread)."""
+    data = dataclasses.replace(report, layers=()).to_dict()
+    data["layers"] = _layer_lines(report.layers, flops)
+    if flops:
+        data["totals"]["flops"] = report.totals.flops
+    return data
+
+
 def render(reports: list[Report], flops: bool = False) -> str:
     """Reports: one as an object, several as an array."""
-    return _one_or_many([report_data(r, flops) for r in reports])
+    return _one_or_many([_report_json_data(r, flops) for r in reports])
 
 
 def shapes_json(result: Shapes) -> str:
