@@ -100,9 +100,18 @@ def analyze(network: Network) -> Report:
     itemsize = DTYPE_BYTES[network.dtype]
     steps = trace(network)
     layers: list[LayerReport] = []
+    # A layer that keeps its input's field (an activation, a norm) has the very same Field object
+    # (rf.step returns it): its ReceptiveField is made once and shared, which also lets the JSON
+    # renderer encode it once. Keyed by id(): every Field stays alive in ``steps`` meanwhile.
+    fields: dict[int, ReceptiveField | None] = {}
+    node_keys = [n.key for n in network.nodes]
     for step in steps:
         node, geo = step.node, step.geometry
-        inputs = tuple("input" if i == NETWORK_INPUT else network.nodes[i].key for i in node.inputs)
+        inputs = tuple("input" if i == NETWORK_INPUT else node_keys[i] for i in node.inputs)
+        try:
+            field = fields[id(step.field)]
+        except KeyError:
+            field = fields[id(step.field)] = _receptive_field(step.field, network.input_shape)
         layers.append(
             LayerReport(
                 index=node.index,
@@ -115,7 +124,7 @@ def analyze(network: Network) -> Report:
                 macs=geo.macs,
                 activation_bytes=numel(geo.output) * itemsize,
                 inputs=inputs,
-                receptive_field=_receptive_field(step.field, network.input_shape),
+                receptive_field=field,
                 path=node.key,
             )
         )
