@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import heapq
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cnncalc.errors import GraphError, LimitError, Position, SpecError
@@ -55,7 +55,7 @@ class Node:
     inputs: tuple[int, ...] = (NETWORK_INPUT,)
     trainable: bool = True
     position: Position | None = None
-    arg_positions: dict[str, Position] = field(default_factory=dict)
+    arg_positions: Mapping[str, Position] = field(default_factory=dict)
     path: str = ""
 
     @property
@@ -163,7 +163,7 @@ class _Pending:
     inputs: list[Input]
     trainable: bool
     position: Position | None
-    arg_positions: dict[str, Position]
+    arg_positions: Mapping[str, Position]
 
 
 @dataclass
@@ -297,7 +297,7 @@ class NetworkBuilder:
         inputs: Sequence[Input] | None = None,
         *,
         position: Position | None = None,
-        arg_positions: dict[str, Position] | None = None,
+        arg_positions: Mapping[str, Position] | None = None,
         trainable: bool = True,
         claimed: bool = False,
     ) -> int:

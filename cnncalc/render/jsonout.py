@@ -84,13 +84,14 @@ def _layer_lines(layers: tuple[LayerReport, ...], flops: bool) -> _Lines:
             rf_json = fields.get(id(rf))  # type: ignore[assignment]
             if rf_json is None:
                 rf_json = fields[id(rf)] = json.dumps(rf.to_dict())
+        inputs = ", ".join(map(enc, layer.inputs))
         extra = f', "flops": {_int(layer.flops)}' if flops else ""
         lines.append(
             f'{{"index": {_int(layer.index)}, "name": {enc(layer.name)}, "type": {enc(layer.type)}, '
             f'"input_shape": {in_json}, "output_shape": {out_json}, "params": {_int(layer.params)}, '
             f'"trainable_params": {_int(layer.trainable_params)}, "macs": {_int(layer.macs)}, '
             f'"activation_bytes": {_int(layer.activation_bytes)}, "receptive_field": {rf_json}, '
-            f'"path": {enc(layer.path or layer.name)}, "inputs": {json.dumps(list(layer.inputs))}{extra}}}'
+            f'"path": {enc(layer.path or layer.name)}, "inputs": [{inputs}]{extra}}}'
         )
     return lines
 

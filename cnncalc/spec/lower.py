@@ -9,7 +9,7 @@ a loop is reported as a cycle.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cnncalc.errors import Position, SpecError, shown
@@ -26,7 +26,7 @@ BLOCK_KEYS = {
 }
 
 # Builds a layer from a call-form string: (text, its position) -> (layer, argument positions).
-CallBuilder = Callable[[PosStr, Position], tuple[Layer, dict[str, Position]]]
+CallBuilder = Callable[[PosStr, Position], tuple[Layer, Mapping[str, Position]]]
 
 
 def count_layers(items: Any, max_depth: int) -> int:
@@ -259,7 +259,7 @@ def rejoin(items: PosList) -> list[tuple[Any, Position]]:
             item.pos, item.style = pos, None
         if isinstance(item, str):
             text = item if isinstance(item, PosStr) else _pos_str(item, pos)
-            balance = sum(text.count(c) for c in "([") - sum(text.count(c) for c in ")]")
+            balance = text.count("(") + text.count("[") - text.count(")") - text.count("]")
             if pending or balance > 0:
                 pending.append(text)
                 depth += balance
