@@ -12,10 +12,14 @@ import json
 from json.encoder import encode_basestring_ascii as _encode_str  # what json.dumps uses for a str
 from typing import TYPE_CHECKING, Any
 
+from cnncalc.report import _num
+
 if TYPE_CHECKING:
+    from fractions import Fraction
+
     from cnncalc.errors import CnncalcError
     from cnncalc.render import Catalogue, Compared, Dense, Fields, Schema, Shapes, Unit
-    from cnncalc.report import LayerReport, Report
+    from cnncalc.report import LayerReport, ReceptiveField, Report
 
 
 def dumps(value: Any, depth: int | None = None) -> str:
@@ -33,7 +37,8 @@ class _Lines(list[str]):
 
 def _spread(value: Any, depth: int, pad: str, key: str | None) -> str:
     if isinstance(value, _Lines) and value:
-        return "[\n" + ",\n".join(pad + "  " + line for line in value) + "\n" + pad + "]"
+        inner = pad + "  "
+        return "[\n" + inner + (",\n" + inner).join(value) + "\n" + pad + "]"
     spread = depth > 0 or (key == "layers" and isinstance(value, list))
     if not spread or not isinstance(value, dict | list) or not value:
         return json.dumps(value)
@@ -63,37 +68,68 @@ def report_data(report: Report, flops: bool = False) -> dict[str, Any]:
 def _layer_lines(layers: tuple[LayerReport, ...], flops: bool) -> _Lines:
     """Each layer's JSON object on one line, the bytes ``json.dumps(layer.to_dict())`` gives
     (plus ``"flops"`` last, as :func:`report_data` adds it). Built from pieces because a
-    100,000-layer report spent most of its JSON time making and encoding dicts: shapes and
-    receptive fields repeat (a field object is shared by the layers that keep it), so each
-    distinct one is encoded once per call."""
+    100,000-layer report spent most of its JSON time making and encoding dicts: the figures
+    from ``type`` to ``activation_bytes`` repeat (every conv of a stack has the same ones), and so
+    do receptive fields (a field object is shared by the layers that keep it), so each distinct
+    one is encoded once per call; only index, name, path and inputs are written per layer."""
     enc = _encode_str
-    shapes: dict[tuple[int, ...], str] = {}
+    figures: dict[tuple[object, ...], tuple[str, str]] = {}
     fields: dict[int, str] = {}  # by id(): the report holds every field alive during the call
     lines = _Lines()
     for layer in layers:
-        ins, outs, rf = layer.input_shape, layer.output_shape, layer.receptive_field
-        in_json = shapes.get(ins)
-        if in_json is None:
-            in_json = shapes[ins] = json.dumps(list(ins))
-        out_json = shapes.get(outs)
-        if out_json is None:
-            out_json = shapes[outs] = json.dumps(list(outs))
+        key = (
+            layer.type,
+            layer.input_shape,
+            layer.output_shape,
+            layer.params,
+            layer.trainable_params,
+            layer.macs,
+            layer.activation_bytes,
+        )
+        known = figures.get(key)
+        if known is None:
+            middle = json.dumps(
+                {
+                    "type": layer.type,
+                    "input_shape": list(layer.input_shape),
+                    "output_shape": list(layer.output_shape),
+                    "params": layer.params,
+                    "trainable_params": layer.trainable_params,
+                    "macs": layer.macs,
+                    "activation_bytes": layer.activation_bytes,
+                }
+            )[1:-1]
+            known = figures[key] = (middle, f', "flops": {json.dumps(layer.flops)}' if flops else "")
+        rf = layer.receptive_field
         if rf is None:
             rf_json = "null"
         else:
             rf_json = fields.get(id(rf))  # type: ignore[assignment]
             if rf_json is None:
-                rf_json = fields[id(rf)] = json.dumps(rf.to_dict())
-        inputs = ", ".join(map(enc, layer.inputs))
-        extra = f', "flops": {_int(layer.flops)}' if flops else ""
+                rf_json = fields[id(rf)] = _field_json(rf)
         lines.append(
-            f'{{"index": {_int(layer.index)}, "name": {enc(layer.name)}, "type": {enc(layer.type)}, '
-            f'"input_shape": {in_json}, "output_shape": {out_json}, "params": {_int(layer.params)}, '
-            f'"trainable_params": {_int(layer.trainable_params)}, "macs": {_int(layer.macs)}, '
-            f'"activation_bytes": {_int(layer.activation_bytes)}, "receptive_field": {rf_json}, '
-            f'"path": {enc(layer.path or layer.name)}, "inputs": [{inputs}]{extra}}}'
+            f'{{"index": {_int(layer.index)}, "name": {enc(layer.name)}, {known[0]}, '
+            f'"receptive_field": {rf_json}, "path": {enc(layer.path or layer.name)}, '
+            f'"inputs": [{", ".join(map(enc, layer.inputs))}]{known[1]}}}'
         )
     return lines
+
+
+def _field_json(rf: ReceptiveField) -> str:
+    """``json.dumps(rf.to_dict())`` written directly for an aligned field (the common case: in a
+    stack every conv has a field of its own, and making and encoding its dict cost ~10 µs)."""
+    if rf.misaligned_strides:
+        return json.dumps(rf.to_dict())
+    return (
+        f'{{"size": {_nums(rf.size)}, "stride": {_nums(rf.stride)}, "padding": {_nums(rf.padding)}, '
+        f'"centre": {_nums(rf.centre0)}, "whole_input": {"true" if rf.whole else "false"}, '
+        f'"exceeds_input": {"true" if rf.exceeds_input else "false"}, "misaligned": null}}'
+    )
+
+
+def _nums(values: tuple[Fraction | int, ...]) -> str:
+    """A list of exact numbers as ``json.dumps([report._num(v) ...])`` writes it."""
+    return "[" + ", ".join([int.__repr__(v) if type(v) is int else json.dumps(_num(v)) for v in values]) + "]"
 
 
 def _int(value: int) -> str:
