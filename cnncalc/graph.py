@@ -419,6 +419,10 @@ class NetworkBuilder:
 
     def _toposort(self, inputs: list[list[int]]) -> list[int]:
         """The nodes in topological order, taking ready nodes in the order they were written."""
+        if all(i < node for node, ins in enumerate(inputs) for i in ins):
+            # every input written before its layer (the usual file): Kahn's algorithm taking
+            # ready nodes in index order returns the written order, so it is not run
+            return list(range(len(inputs)))
         deps = {node: {i for i in ins if i != NETWORK_INPUT} for node, ins in enumerate(inputs)}
         order, stuck = topological_order(deps)
         if stuck:
