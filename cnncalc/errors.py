@@ -88,9 +88,17 @@ class ArgumentError(CnncalcError):
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
+# Names longer than this are shown as their two ends around the count left out: a 10 MB node
+# name would otherwise be wrapped over a quarter of a million table lines.
+LONGEST_SHOWN = 1_000
+
+
 def escape(text: str) -> str:
     """``text`` safe for a terminal and one line: control and other unprintable characters
-    (ESC, newline, CR, bidirectional overrides) written as ``\\x1b``, ``\\n``, ``\\u202e``."""
+    (ESC, newline, CR, bidirectional overrides) written as ``\\x1b``, ``\\n``, ``\\u202e``; over
+    :data:`LONGEST_SHOWN` characters, its first and last 480 around ``…(N characters)…``."""
+    if len(text) > LONGEST_SHOWN:
+        text = f"{text[:480]}…({len(text) - 960:,} characters)…{text[-480:]}"
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else _escape_char(c) for c in text)

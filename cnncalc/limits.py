@@ -10,5 +10,7 @@ class Limits:
     """``max_layers``: layers after blocks and repeats are expanded; ``max_depth``: nesting of
     YAML lists and mappings (and so of blocks)."""
 
-    max_layers: int = 1_000_000
+    # 100,000 layers is fifty times the largest CNN in torchvision or timm, and analyses in a few
+    # seconds; a million (a 92-byte ``repeat: 1000000``) took tens of seconds and gigabytes
+    max_layers: int = 100_000
     max_depth: int = 100

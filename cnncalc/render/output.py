@@ -187,6 +187,12 @@ def emit(rendered: Rendered, output: Path | None, width: int | None = None, colo
         return
     from rich.console import Console
 
-    console = Console(width=width, no_color=not color or bool(os.environ.get("NO_COLOR")), highlight=False)
+    console = Console(
+        width=width,
+        no_color=not color or bool(os.environ.get("NO_COLOR")),
+        highlight=False,
+        markup=False,  # names are what the user wrote, never rich markup or emoji codes
+        emoji=False,
+    )
     for item in rendered:
         console.print(item)

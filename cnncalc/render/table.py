@@ -280,6 +280,9 @@ def to_text(renderables: list[RenderableType], width: int | None = None, color: 
         color_system=None if not color else "auto",
         force_terminal=color,
         highlight=False,
+        # names are what the user wrote: never rich markup ("[red]") or emoji codes (":x:")
+        markup=False,
+        emoji=False,
         soft_wrap=False,
     )
     for item in renderables:
