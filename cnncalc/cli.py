@@ -9,6 +9,8 @@ import contextlib
 import gc
 import os
 import sys
+import types
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -71,11 +73,34 @@ class _DeferredCoercion:
             return None
         if value is param.default and type(value) in (int, str):
             return value  # a default written in this module, already of its type and range
+        info = param.type_descriptor.parameter_info
+        if info.parser is None:
+            # a string where str or a Literal of strings is wanted (SOURCE, --format) is what
+            # typer's adapter would return; building that pydantic adapter cost ~3 ms apiece
+            plain = _as_written(value, param.type_descriptor.annotation)
+            if plain is not _NOT_PLAIN:
+                return plain
         param._runtime_param = None
         return param.get_runtime_param().coerce(value, param=param, ctx=ctx)
 
 
 _DEFERRED = _DeferredCoercion()
+_NOT_PLAIN = object()
+
+
+def _as_written(value: Any, annotation: Any) -> Any:
+    """``value`` as typer's coercion returns it, when ``annotation`` (str, a Literal of strings,
+    either of them optional, or a list of one) takes it unchanged; otherwise ``_NOT_PLAIN``, and
+    typer coerces (and words any error) itself."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:
+        return _as_written(value, args[0] if args[1] is type(None) else args[1])
+    if annotation is str or (origin is typing.Literal and all(type(a) is str for a in args)):
+        return value if type(value) is str and (annotation is str or value in args) else _NOT_PLAIN
+    if origin is list and len(args) == 1 and type(value) in (list, tuple):
+        items = [_as_written(item, args[0]) for item in value]
+        return _NOT_PLAIN if any(item is _NOT_PLAIN for item in items) else items
+    return _NOT_PLAIN
 
 
 def _defer_coercion(group: TyperGroup) -> None:
