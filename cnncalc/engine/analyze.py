@@ -51,6 +51,10 @@ def trace(network: Network) -> list[Step]:
     # (frozen models, tuples): a network that repeats a layer on one shape (a stack, the blocks
     # of a ResNet stage) computes it once. Errors are not kept: they name their own node.
     geometries: dict[tuple[object, Shape], Geometry] = {}
+    # In front of it, the same by the layer object's identity: a text that repeats builds one
+    # layer object (spec.network's call cache), and hashing and comparing a pydantic model by
+    # value cost more than the lookup. The network keeps every layer alive, so ids stay unique.
+    by_id: dict[tuple[int, Shape], Geometry] = {}
     for node in network.nodes:
         xs = [shapes[i] for i in node.inputs]
         if node.layer.is_merge:
@@ -62,13 +66,19 @@ def trace(network: Network) -> list[Step]:
             field = rf.merge([fields[i] for i in node.inputs])
             step = Step(node, tuple(xs), geo, field, tuple(backs))
         else:
-            key = (node.layer, xs[0])
-            try:
-                geo = geometries[key]
-            except KeyError:
-                geo = geometries[key] = apply_node(node, xs[0])
-            except TypeError:  # a layer holding an unhashable value: computed every time
-                geo = apply_node(node, xs[0])
+            same = (id(node.layer), xs[0])
+            known = by_id.get(same)
+            if known is not None:
+                geo = known
+            else:
+                key = (node.layer, xs[0])
+                try:
+                    geo = geometries[key]
+                except KeyError:
+                    geo = geometries[key] = apply_node(node, xs[0])
+                except TypeError:  # a layer holding an unhashable value: computed every time
+                    geo = apply_node(node, xs[0])
+                by_id[same] = geo
             step = Step(node, tuple(xs), geo, rf.step(fields[node.inputs[0]], geo.spatial, xs[0]))
         shapes[node.index] = geo.output
         fields[node.index] = step.field
@@ -104,28 +114,29 @@ def analyze(network: Network) -> Report:
     # (rf.step returns it): its ReceptiveField is made once and shared, which also lets the JSON
     # renderer encode it once. Keyed by id(): every Field stays alive in ``steps`` meanwhile.
     fields: dict[int, ReceptiveField | None] = {}
-    node_keys = [n.key for n in network.nodes]
+    node_keys = {i: n.key for i, n in enumerate(network.nodes)}
+    node_keys[NETWORK_INPUT] = "input"
+    new_layer = LayerReport  # positional, in field order: a frozen dataclass per layer adds up
     for step in steps:
         node, geo = step.node, step.geometry
-        inputs = tuple("input" if i == NETWORK_INPUT else node_keys[i] for i in node.inputs)
         try:
             field = fields[id(step.field)]
         except KeyError:
             field = fields[id(step.field)] = _receptive_field(step.field, network.input_shape)
         layers.append(
-            LayerReport(
-                index=node.index,
-                name=node.name,
-                type=node.layer.kind,
-                input_shape=step.input_shape,
-                output_shape=geo.output,
-                params=geo.params,
-                trainable_params=geo.params if node.trainable else 0,
-                macs=geo.macs,
-                activation_bytes=numel(geo.output) * itemsize,
-                inputs=inputs,
-                receptive_field=field,
-                path=node.key,
+            new_layer(
+                node.index,
+                node.name,
+                node.layer.kind,
+                step.input_shapes[0],
+                geo.output,
+                geo.params,
+                geo.params if node.trainable else 0,
+                geo.macs,
+                numel(geo.output) * itemsize,
+                tuple([node_keys[i] for i in node.inputs]),
+                field,
+                node.key,
             )
         )
     blocks = tuple(
