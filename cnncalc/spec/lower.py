@@ -43,7 +43,9 @@ def count_layers(items: Any, max_depth: int) -> int:
         if depth > max_depth:
             return 0  # the YAML reader refuses such nesting first
         if isinstance(value, list):
-            total = sum(count(item, depth + 1) for item in value)
+            # a string (a call form) is what count(item, depth + 1) makes it, without a call apiece
+            one = 1 if depth + 1 <= max_depth else 0
+            total = sum(one if isinstance(item, str) else count(item, depth + 1) for item in value)
         elif not isinstance(value, dict):
             total = 1
         else:
