@@ -359,18 +359,21 @@ class NetworkBuilder:
                     f"from: or list it under outputs:",
                     p.position,
                 )
+        pending = self._pending
         nodes = tuple(
-            Node(
-                index=new_index[old],
-                name=p.path.rsplit(".", 1)[-1],
-                layer=p.layer,
-                inputs=tuple(new_index[i] for i in resolved[old]),
-                trainable=p.trainable,
-                position=p.position,
-                arg_positions=p.arg_positions,
-                path=p.path,
-            )
-            for old, p in ((old, self._pending[old]) for old in order)
+            [  # positional, in field order (index, name, layer, inputs, ...): one per layer
+                Node(
+                    new_index[old],
+                    p.path.rpartition(".")[2],
+                    p.layer,
+                    tuple([new_index[i] for i in resolved[old]]),
+                    p.trainable,
+                    p.position,
+                    p.arg_positions,
+                    p.path,
+                )
+                for old, p in ((old, pending[old]) for old in order)
+            ]
         )
         blocks = tuple(
             Block(

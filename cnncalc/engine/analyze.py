@@ -95,9 +95,9 @@ def _receptive_field(field: rf.Field, input_shape: Shape) -> ReceptiveField | No
         axes = (rf.IDENTITY,) * n
     sizes = input_shape[len(input_shape) - len(axes) :] if axes else ()
     return ReceptiveField(
-        tuple(a.size for a in axes),
-        tuple(a.stride for a in axes),
-        tuple(a.padding for a in axes),
+        tuple([a.size for a in axes]),
+        tuple([a.stride for a in axes]),
+        tuple([a.padding for a in axes]),
         sizes,
         field.whole,
         tuple(tuple(a.stride for a in f) for f in field.misaligned),

@@ -122,7 +122,7 @@ def step(field: Field, spatial: Spatial, x: Shape) -> Field:
     axes = field.axes if field.axes is not None else (IDENTITY,) * n
     if len(axes) != n:
         return UNKNOWN  # a layer with another number of spatial axes than before
-    return Field(tuple(compose(a, w.size, w.stride, w.pad) for a, w in zip(axes, spatial)))
+    return Field(tuple([compose(a, w.size, w.stride, w.pad) for a, w in zip(axes, spatial)]))
 
 
 @dataclass(frozen=True)
