@@ -3,15 +3,18 @@ it needs (written at test time, large ones included) and the files it must leave
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # every case runs in a subprocess bounded in CPU time and address space; the wall-clock bound
 # only catches a process that waits forever
@@ -19,8 +22,9 @@ TIMEOUT = 5.0
 WALL = 60.0
 MEMORY = 500 * 2**20
 # numpy's OpenBLAS reserves its buffers up front: the ONNX, torch and plot cases get 1 GiB of
-# address space (their resident memory stays far below)
+# address space; what every case may really use, its peak resident memory, is RESIDENT
 NUMPY_MEMORY = 2**30
+RESIDENT = 500 * 2**20
 
 Files = dict[str, bytes | Callable[[Path], None]]
 
@@ -96,24 +100,14 @@ def run_case(case: Case, folder: Path) -> Outcome:
         start_new_session=True,
     )
     try:
-        if case.signal_after is not None:
-            signum, delay = case.signal_after
-            try:
-                proc.communicate(case.stdin, timeout=delay)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signum)
-            _, err = proc.communicate(timeout=WALL)
-        else:
-            _, err = proc.communicate(case.stdin, timeout=WALL)
-        code: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        _, err = proc.communicate()
-        code = None
-        problems.append(f"did not end within {WALL} s")
+        code, err, rss = _reap(proc, case.stdin, case.signal_after)
     finally:
         if handle is not None:
             handle.close()
+    if code is None:
+        problems.append(f"did not end within {WALL} s")
+    if rss > RESIDENT:
+        problems.append(f"used {rss / 2**20:.0f} MiB of memory, more than {RESIDENT // 2**20} MiB")
     seconds = time.monotonic() - start
     text = err.decode("utf-8", "replace")
     allowed = case.exits + (
@@ -138,6 +132,77 @@ def run_case(case: Case, folder: Path) -> Outcome:
     if leftovers:
         problems.append(f"temporary files left: {leftovers}")
     return Outcome(case.name, code, seconds, text[-400:], problems)
+
+
+def _reap(
+    proc: subprocess.Popen[bytes], stdin: bytes, signal_after: tuple[int, float] | None
+) -> tuple[int | None, bytes, int]:
+    """Feed ``stdin``, drain the pipes, send ``signal_after``'s signal if the process still runs
+    after its delay, and reap it: the exit code (None when it outlived the wall-clock bound),
+    stderr, and its peak resident memory in bytes.
+
+    The peak is the kernel's high-water mark (``VmHWM`` in ``/proc/PID/status``) of the process
+    once it runs cnncalc, read every 5 ms until it ends: rusage's ``ru_maxrss`` would also count
+    the test process it was forked from, before ``exec``."""
+    out: dict[str, bytes] = {}
+
+    def drain(name: str, stream: Any) -> None:
+        with stream:
+            out[name] = stream.read()
+
+    def feed() -> None:
+        assert proc.stdin is not None
+        with contextlib.suppress(OSError):
+            proc.stdin.write(stdin)
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+
+    threads = [threading.Thread(target=feed, daemon=True)]
+    threads += [
+        threading.Thread(target=drain, args=(name, getattr(proc, name)), daemon=True)
+        for name in ("stdout", "stderr")
+        if getattr(proc, name) is not None
+    ]
+    for thread in threads:
+        thread.start()
+    start = time.monotonic()
+    signalled = signal_after is None
+    code: int | None = None
+    peak = 0
+    while True:
+        peak = max(peak, _high_water(proc.pid))
+        pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            code = os.waitstatus_to_exitcode(status)
+            break
+        elapsed = time.monotonic() - start
+        if not signalled and signal_after is not None and elapsed >= signal_after[1]:
+            proc.send_signal(signal_after[0])
+            signalled = True
+        if elapsed > WALL:
+            os.killpg(proc.pid, signal.SIGKILL)
+            os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.005)
+    proc.returncode = code if code is not None else -signal.SIGKILL
+    for thread in threads:
+        thread.join(5)
+    return code, out.get("stderr", b""), peak
+
+
+def _high_water(pid: int) -> int:
+    """The peak resident bytes of ``pid`` once it has become ``python -m cnncalc`` (0 before)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            if b"-m\x00cnncalc" not in handle.read():
+                return 0
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _snapshot(path: Path) -> tuple[bytes | None, int | None, bool]:
