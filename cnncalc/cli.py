@@ -110,6 +110,22 @@ def _defer_coercion(group: TyperGroup) -> None:
         for param in command.params:
             if getattr(param, "_runtime_param", False) is None:
                 param._runtime_param = _DEFERRED  # type: ignore[attr-defined]
+        if "get_help_option" not in vars(command):  # once per command, however many runs
+            command.get_help_option = _deferred_help(command.get_help_option)  # type: ignore[method-assign]
+
+
+def _deferred_help(get: Any) -> Any:
+    """``get_help_option`` whose option coerces through :class:`_DeferredCoercion` too: click
+    makes ``--help`` when parsing, after the others are set, and coercing its absent value
+    built a pydantic adapter (importing typer's adapter module, ~10 ms) only to return None."""
+
+    def get_help_option(ctx: Any) -> Any:
+        option = get(ctx)
+        if option is not None and getattr(option, "_runtime_param", False) is None:
+            option._runtime_param = _DEFERRED
+        return option
+
+    return get_help_option
 
 
 class _OneLineErrors(TyperGroup):
