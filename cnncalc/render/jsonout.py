@@ -76,6 +76,7 @@ def _layer_lines(layers: tuple[LayerReport, ...], flops: bool) -> _Lines:
     figures: dict[tuple[object, ...], tuple[str, str]] = {}
     fields: dict[int, str] = {}  # by id(): the report holds every field alive during the call
     lines = _Lines()
+    last_path, last_json = None, ""
     for layer in layers:
         key = (
             layer.type,
@@ -107,10 +108,18 @@ def _layer_lines(layers: tuple[LayerReport, ...], flops: bool) -> _Lines:
             rf_json = fields.get(id(rf))  # type: ignore[assignment]
             if rf_json is None:
                 rf_json = fields[id(rf)] = _field_json(rf)
+        name, path, inputs = layer.name, layer.path or layer.name, layer.inputs
+        name_json = enc(name)
+        path_json = name_json if path == name else enc(path)
+        # a layer fed by the one before (most of them) names it as that one's path reads
+        if len(inputs) == 1 and inputs[0] == last_path:
+            inputs_json = last_json
+        else:
+            inputs_json = ", ".join(map(enc, inputs))
+        last_path, last_json = path, path_json
         lines.append(
-            f'{{"index": {_int(layer.index)}, "name": {enc(layer.name)}, {known[0]}, '
-            f'"receptive_field": {rf_json}, "path": {enc(layer.path or layer.name)}, '
-            f'"inputs": [{", ".join(map(enc, layer.inputs))}]{known[1]}}}'
+            f'{{"index": {_int(layer.index)}, "name": {name_json}, {known[0]}, '
+            f'"receptive_field": {rf_json}, "path": {path_json}, "inputs": [{inputs_json}]{known[1]}}}'
         )
     return lines
 
