@@ -5,7 +5,9 @@ import importlib
 
 from cnncalc.layers.base import REGISTRY, Geometry, Layer, Shape, Spatial, Window
 
-_FAMILIES = ("conv", "pool", "norm", "linear", "activation", "pad", "reshape", "merge")
+# In the order lookup() tries them: the families of a plain CNN (VGG-16 needs the first five)
+# first, so that a network without norms or merges never defines those kinds.
+_FAMILIES = ("conv", "activation", "pool", "linear", "reshape", "pad", "norm", "merge")
 
 
 _LOADED: list[bool] = []  # set once every family has been imported
@@ -27,7 +29,16 @@ def kinds() -> list[type[Layer]]:
 
 def lookup(name: str) -> type[Layer] | None:
     """The layer kind called ``name`` (case-insensitive), or None."""
-    return registry().get(name.lower())
+    key = name.lower()
+    # Families are imported one by one until one defines the name: defining a family's pydantic
+    # classes is most of start-up, and no name is defined by two families.
+    if not _LOADED:
+        for family in _FAMILIES:
+            if key in REGISTRY:
+                break
+            importlib.import_module(f"cnncalc.layers.{family}")
+    found = REGISTRY.get(key)
+    return found if found is not None else registry().get(key)
 
 
 def suggest(name: str) -> list[str]:
