@@ -30,3 +30,14 @@ def test_markup_and_emoji_codes_in_names_are_text(tmp_path: Path) -> None:
     wide = runner.invoke(app, ["shape", str(path), "--width", "100"])  # the name fits
     assert wide.exit_code == 0
     assert "[red]x[/red] :smile: (ReLU)" in wide.stdout
+
+
+def test_control_characters_in_names_are_escaped_in_the_memory_views(tmp_path: Path) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text('input: [1, 2, 4, 4]\nlayers:\n  - {type: ReLU, name: "a\\e[2Jb"}\n', encoding="utf-8")
+    runner = CliRunner()
+    for fmt in ("table", "csv", "markdown"):
+        result = runner.invoke(app, ["memory", str(path), "-f", fmt, "--width", "100"])
+        assert result.exit_code == 0, fmt
+        assert "\x1b" not in result.stdout, fmt
+        assert "a\\x1b[2Jb" in result.stdout, fmt

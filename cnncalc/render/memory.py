@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cnncalc.errors import escape
 from cnncalc.layers.base import fmt_shape
 from cnncalc.render.csvout import csv_table, dims
 from cnncalc.render.jsonout import dumps
@@ -23,7 +24,7 @@ RULES = "PyTorch's CPU autograd"
 def _title(report: MemoryReport) -> str:
     mode = "inference" if report.inference else f"training, {report.optimizer}"
     return (
-        f"{report.name or 'network'} · input {fmt_shape(report.input_shape)} · {report.dtype} · "
+        f"{escape(report.name or 'network')} · input {fmt_shape(report.input_shape)} · {report.dtype} · "
         f"batch {report.batch} · {mode}"
     )
 
@@ -67,21 +68,9 @@ def _rows(result: Memory, report: MemoryReport) -> tuple[MemoryRow, ...]:
 
 def _tree_labels(rows: tuple[MemoryRow, ...]) -> list[str]:
     """``name (type)`` with tree branches, as the shape table draws them."""
-    labels = []
-    for i, r in enumerate(rows):
-        label = f"{r.name} ({r.kind})"
-        if r.depth == 1:
-            labels.append(label)
-            continue
-        parts = []
-        for level in range(2, r.depth + 1):
-            later = next((x.depth for x in rows[i + 1 :] if x.depth <= level), 0)
-            if level == r.depth:
-                parts.append("├─" if later == level else "└─")
-            else:
-                parts.append("│ " if later == level else "  ")
-        labels.append("".join(parts) + label)
-    return labels
+    from cnncalc.render.table import tree_labels
+
+    return tree_labels([f"{escape(r.name)} ({r.kind})" for r in rows], [r.depth for r in rows])
 
 
 def _budget_lines(fit: BudgetFit) -> list[str]:
@@ -154,9 +143,9 @@ def memory_csv(result: Memory) -> str:
     (``name`` says which, exact bytes in ``saved_bytes``), then ``max_batch`` with a budget."""
     rows: list[list[str]] = []
     for report, fit in zip(result.reports, result.fits):
-        name = report.name or ""
+        name = escape(report.name or "")
         for r in _rows(result, report):
-            cells = [name, r.index, r.name, r.path, r.kind, dims(r.output_shape)]
+            cells = [name, r.index, escape(r.name), escape(r.path), r.kind, dims(r.output_shape)]
             rows.append(
                 cells + [_known(r.saved_bytes, str), _known(r.live_bytes, str) if report.inference else ""]
             )
@@ -181,7 +170,7 @@ def memory_markdown(result: Memory) -> str:
         ]
         for r in rows:
             value = r.live_bytes if live else r.saved_bytes
-            name = f"**{r.name}**" if r.block else r.name
+            name = f"**{escape(r.name)}**" if r.block else escape(r.name)
             lines.append(row([r.index, name, r.kind, fmt_shape(r.output_shape), _known(value)]))
         lines += ["", row(["Total", "Bytes", ""]), "|---|---:|---|"]
         lines += [row([label, _known(value), note]) for label, value, note in _totals(report)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -78,22 +79,23 @@ def tree_rows(report: Report, flops: bool = False, depth: int | None = None) -> 
     return rows
 
 
-def _tree_labels(rows: list[Row]) -> list[str]:
-    """Labels with tree branches: ├─ for a child with a sibling below it, └─ for the last."""
-    labels = []
-    for i, row in enumerate(rows):
-        if row.depth == 1:
-            labels.append(row.label)
+def tree_labels(labels: Sequence[str], depths: Sequence[int]) -> list[str]:
+    """Labels with tree branches: ├─ for a child with a sibling below it, └─ for the last
+    (``depths[i]`` is 1 for a top-level row). The memory table draws its tree the same way."""
+    out = []
+    for i, (label, depth) in enumerate(zip(labels, depths)):
+        if depth == 1:
+            out.append(label)
             continue
         parts = []
-        for level in range(2, row.depth + 1):
-            later = next((r.depth for r in rows[i + 1 :] if r.depth <= level), 0)
-            if level == row.depth:
+        for level in range(2, depth + 1):
+            later = next((d for d in depths[i + 1 :] if d <= level), 0)
+            if level == depth:
                 parts.append("├─" if later == level else "└─")
             else:
                 parts.append("│ " if later == level else "  ")
-        labels.append("".join(parts) + row.label)
-    return labels
+        out.append("".join(parts) + label)
+    return out
 
 
 # Characters outside ASCII that cnncalc itself writes into a table, each one terminal cell wide.
@@ -233,7 +235,7 @@ def shape_tables(
                 si(row.ops) if row.ops else "-",
                 size(row.memory),
             )
-            for row, label in zip(tree, _tree_labels(tree))
+            for row, label in zip(tree, tree_labels([r.label for r in tree], [r.depth for r in tree]))
         )
         shape = fmt_shape(report.output_shape)
         footer = ("", "Total", shape, thousands(t.params), si(total_ops), size(t.activation_bytes))
