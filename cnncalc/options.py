@@ -153,13 +153,14 @@ def parse_size_option(text: str, option: str = "--budget") -> int:
     value = Fraction(found[1]) * unit if found and unit is not None and len(found[1]) <= 40 else None
     if value is None or value.denominator != 1:
         raise SpecError(
-            f"{option} must be a whole number of bytes, written like 24GiB, 512MiB, 8GB or 1e9; got {text!r}",
+            f"{option} must be a whole number of bytes, written like 24GiB, 512MiB, 8GB or 1e9; "
+            f"got {shown(text)}",
             Position(f"<option {option}>"),
         )
     if value > MAX_SIZE:
         # the largest batch is found by doubling: an astronomic budget would take as many runs
         raise SpecError(
-            f"{option} must be at most 1 EiB (2**60 bytes); got {text!r}", Position(f"<option {option}>")
+            f"{option} must be at most 1 EiB (2**60 bytes); got {shown(text)}", Position(f"<option {option}>")
         )
     return int(value)
 
@@ -197,7 +198,7 @@ def parse_out_option(text: str) -> int | tuple[int, ...]:
         sizes = ()
     if not sizes or any(s <= 0 for s in sizes):
         raise SpecError(
-            f"--out must be positive integers separated by commas, e.g. 112 or 112,56; got {text!r}",
+            f"--out must be positive integers separated by commas, e.g. 112 or 112,56; got {shown(text)}",
             Position("<option --out>"),
         )
     return sizes[0] if len(sizes) == 1 else sizes

@@ -170,3 +170,11 @@ def test_ctrl_c_exits_130_with_one_line(runner: CliRunner, monkeypatch: pytest.M
     monkeypatch.setattr(cnncalc.engine.analyze, "analyze", interrupted)
     result = runner.invoke(app, ["shape", os.path.relpath(BAD.parent.parent / "examples" / "lenet5.yaml")])
     assert (result.exit_code, result.stderr) == (130, "interrupted\n")
+
+
+def test_input_dimensions_beyond_64_bits(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["shape", "-i", f"1,3,{2**63},8", "Conv2d(3, 3, 3)"])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"<option --input>:1:1: --input dimensions must be below 2**63; got '1,3,{2**63},8'\n",
+    )

@@ -288,3 +288,16 @@ def test_a_question_mark_outside_solve_is_a_located_error(tmp_path: Path) -> Non
         "<arg 1>:1:25: not a layer expression: invalid syntax"
         " (an argument written ? is only read by cnncalc solve)\n",
     )
+
+
+def test_a_search_longer_than_the_bound_is_refused() -> None:
+    # Conv2d(3, 16, 3, stride=2) on 224 and a wanted size of 10**9: B = (10**9 + 1)·2 + 1·3 + 0
+    # = 2,000,000,005 (solve's docstring), so 2,000,000,006 values of padding from 0
+    result = RUNNER.invoke(
+        app, ["solve", "-i", "1,3,224,224", "Conv2d(3, 16, 3, stride=2, padding=?)", "--out", "1000000000"]
+    )
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "<option --out>:1:1: solving for padding would try 2,000,000,006 values (0 to 2,000,000,005) "
+        "on 1 layer, more than 100,000 layer evaluations: ask for a smaller size\n",
+    )

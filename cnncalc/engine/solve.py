@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cnncalc.engine.analyze import trace
-from cnncalc.errors import CnncalcError, Position, SpecError
+from cnncalc.errors import ArgumentError, CnncalcError, Position, SpecError
 from cnncalc.graph import NETWORK_INPUT, Network, NetworkBuilder
 from cnncalc.layers import conv, pad
 from cnncalc.layers.base import Layer, Shape
@@ -29,6 +29,8 @@ BOOL_ARGUMENTS = ("ceil_mode",)
 
 # Per-axis combinations tried when no single value fits every axis.
 MAX_COMBINATIONS = 4096
+# values × layers a search may evaluate (about 5 s here)
+MAX_TRIES = 100_000
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,15 @@ def solve(
                 solutions.append(Solution(flag, shape))
         return SolveReport(layer_name, argument, wanted, 1, tuple(solutions))
     start = INT_ARGUMENTS[argument]
+    values, layers = bound - start + 1, len(base.nodes)
+    if values * layers > MAX_TRIES:
+        # each value is one trace of the network: bounded, whatever the sizes asked for
+        plural = "s" if layers != 1 else ""
+        raise ArgumentError(
+            f"solving for {argument} would try {values:,} values ({start} to {bound:,}) on {layers:,} "
+            f"layer{plural}, more than {MAX_TRIES:,} layer evaluations: ask for a smaller size",
+            "out",
+        )
     every = range(len(wanted))
     per_axis: list[list[int]] = [[] for _ in wanted]
     for value in range(start, bound + 1):
