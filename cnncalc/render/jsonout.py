@@ -28,31 +28,44 @@ def dumps(value: Any, depth: int | None = None) -> str:
     100k-layer networks; one call per line keeps it C-fast.)"""
     if depth is None:
         return json.dumps(value, indent=2)
-    return _spread(value, depth, "", None)
+    parts: list[str] = []
+    _spread(value, depth, "", None, parts)
+    return "".join(parts)
 
 
 class _Lines(list[str]):
     """Items already encoded as one line of JSON each (see :func:`_layer_lines`)."""
 
 
-def _spread(value: Any, depth: int, pad: str, key: str | None) -> str:
+def _spread(value: Any, depth: int, pad: str, key: str | None, out: list[str]) -> None:
+    """Append the pieces of ``value``'s JSON to ``out``; the caller joins them once (a
+    100,000-layer report is 40 MB of text: each ``+`` of it would copy it again)."""
     if isinstance(value, _Lines) and value:
         inner = pad + "  "
-        return "[\n" + inner + (",\n" + inner).join(value) + "\n" + pad + "]"
+        out += ("[\n", inner, (",\n" + inner).join(value), "\n", pad, "]")
+        return
     spread = depth > 0 or (key == "layers" and isinstance(value, list))
     if not spread or not isinstance(value, dict | list) or not value:
-        return json.dumps(value)
+        out.append(json.dumps(value))
+        return
     inner = pad + "  "
-    if isinstance(value, dict):
-        items = [f"{inner}{json.dumps(k)}: {_spread(v, depth - 1, inner, k)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    items = [inner + _spread(v, depth - 1, inner, None) for v in value]
-    return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+    is_dict = isinstance(value, dict)
+    out.append("{\n" if is_dict else "[\n")
+    items = value.items() if is_dict else ((None, v) for v in value)
+    for n, (k, v) in enumerate(items):
+        out.append(f"{',' if n else ''}{chr(10) if n else ''}{inner}")
+        if is_dict:
+            out.append(f"{json.dumps(k)}: ")
+        _spread(v, depth - 1, inner, k, out)
+    out += ("\n", pad, "}" if is_dict else "]")
 
 
 def _one_or_many(items: list[dict[str, Any]]) -> str:
     """One item as an object, several as an array: one line per layer either way."""
-    return (dumps(items[0], 1) if len(items) == 1 else dumps(items, 2)) + "\n"
+    parts: list[str] = []
+    _spread(items[0] if len(items) == 1 else items, 1 if len(items) == 1 else 2, "", None, parts)
+    parts.append("\n")
+    return "".join(parts)
 
 
 def report_data(report: Report, flops: bool = False) -> dict[str, Any]:
