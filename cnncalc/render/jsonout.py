@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from json.encoder import encode_basestring_ascii as _encode_str  # what json.dumps uses for a str
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.report import _num
@@ -51,7 +52,9 @@ def _spread(value: Any, depth: int, pad: str, key: str | None, out: list[str]) -
     inner = pad + "  "
     is_dict = isinstance(value, dict)
     out.append("{\n" if is_dict else "[\n")
-    items = value.items() if is_dict else ((None, v) for v in value)
+    items: Iterable[tuple[Any, Any]] = (
+        value.items() if isinstance(value, dict) else ((None, v) for v in value)
+    )
     for n, (k, v) in enumerate(items):
         out.append(f"{',' if n else ''}{chr(10) if n else ''}{inner}")
         if is_dict:
