@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from json.encoder import encode_basestring_ascii as _encode_str  # what json.dumps uses for a str
 from collections.abc import Iterable
+from json.encoder import encode_basestring_ascii as _encode_str  # what json.dumps uses for a str
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.report import _num
