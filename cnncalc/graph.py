@@ -157,16 +157,6 @@ Input = int | Ref | str
 
 
 @dataclass
-class _Pending:
-    path: str
-    layer: Layer
-    inputs: list[Input]
-    trainable: bool
-    position: Position | None
-    arg_positions: Mapping[str, Position]
-
-
-@dataclass
 class _Scope:
     prefix: str
     counts: dict[str, int] = field(default_factory=dict)
@@ -215,7 +205,10 @@ class NetworkBuilder:
         self.dtype = dtype
         self.source = source
         self.limits = limits or Limits()
-        self._pending: list[_Pending] = []
+        # the layers as added: a Node each, its inputs already handles where they were given as
+        # handles; the inputs of those that named theirs (from:) wait in _refs until build()
+        self._pending: list[Node] = []
+        self._refs: dict[int, list[Input]] = {}
         self._blocks: list[_BlockRecord] = []
         self._names: dict[str, int] = {}  # path of a node or block -> handle of its output
         self._taken: dict[str, Position | None] = {}  # paths claimed, with where
@@ -309,14 +302,37 @@ class NetworkBuilder:
                 "max_layers",
                 position,
             )
-        local = name if name is not None else self.default_name(layer.kind)
-        path = self.path(local) if claimed else self.claim(local, position)
-        given: list[Input] = list(inputs) if inputs is not None else [self._last]
-        prefix = self._scopes[-1].prefix
-        if prefix:  # names are looked up from the block they were written in
-            given = [self._scoped(i, prefix) for i in given]
-        self._pending.append(_Pending(path, layer, given, trainable, position, arg_positions or {}))
-        handle = len(self._pending) - 1
+        handle = len(self._pending)
+        if name is None:
+            local = self.default_name(layer.kind)  # never taken, never 'input'
+            path = self._scopes[-1].path(local)
+            self._taken[path] = position
+        else:
+            path = self.path(name) if claimed else self.claim(name, position)
+        if inputs is None:
+            handles: tuple[int, ...] = (self._last,)
+        else:
+            given = list(inputs)
+            prefix = self._scopes[-1].prefix
+            if prefix:  # names are looked up from the block they were written in
+                given = [self._scoped(i, prefix) for i in given]
+            if all(type(i) is int for i in given):
+                handles = tuple(given)  # type: ignore[arg-type]
+            else:
+                handles = ()
+                self._refs[handle] = given
+        self._pending.append(
+            Node(
+                handle,
+                path.rpartition(".")[2],
+                layer,
+                handles,
+                trainable,
+                position,
+                arg_positions or {},
+                path,
+            )
+        )
         self._names[path] = handle
         self._last = handle
         return handle
@@ -343,38 +359,53 @@ class NetworkBuilder:
         """Resolve names, sort topologically, check that every result is used; the network."""
         if not self._pending:
             raise SpecError("the network has no layers", Position(self.source))
-        resolved = [[self._resolve(i) for i in p.inputs] for p in self._pending]
+        count = len(self._pending)
+        refs = self._refs
+        resolved = [
+            [self._resolve(i) for i in refs[n.index]] if n.index in refs else n.inputs for n in self._pending
+        ]
+        for ins in resolved:  # handles given by a reader: checked once here
+            for i in ins:
+                if type(i) is not int or not NETWORK_INPUT <= i < count:
+                    self._resolve(i)
         order = self._toposort(resolved)
+        in_order = order == list(range(count))  # the written order (the usual file): no renumbering
         new_index = {old: new for new, old in enumerate(order)}
         new_index[NETWORK_INPUT] = NETWORK_INPUT
         if self._outputs:
             out_nodes = tuple(new_index[self._resolve(ref)] for ref in self._outputs)
         else:
-            out_nodes = (new_index[len(self._pending) - 1],)
+            out_nodes = (new_index[count - 1],)
         used = {i for ins in resolved for i in ins}
-        for old, p in enumerate(self._pending):
-            if old not in used and new_index[old] not in out_nodes:
-                raise GraphError(
-                    f"the output of {p.path!r} ({p.layer.kind}) is not used: feed it to a layer with "
-                    f"from: or list it under outputs:",
-                    p.position,
-                )
-        pending = self._pending
-        nodes = tuple(
-            [  # positional, in field order (index, name, layer, inputs, ...): one per layer
-                Node(
-                    new_index[old],
-                    p.path.rpartition(".")[2],
-                    p.layer,
-                    tuple([new_index[i] for i in resolved[old]]),
-                    p.trainable,
-                    p.position,
-                    p.arg_positions,
-                    p.path,
-                )
-                for old, p in ((old, pending[old]) for old in order)
-            ]
-        )
+        if len(used) < count:  # some layer feeds nothing: it must be an output
+            outputs = {order[n] for n in out_nodes}
+            for old, p in enumerate(self._pending):
+                if old not in used and old not in outputs:
+                    raise GraphError(
+                        f"the output of {p.path!r} ({p.layer.kind}) is not used: feed it to a layer "
+                        f"with from: or list it under outputs:",
+                        p.position,
+                    )
+        if in_order and not refs:
+            nodes = tuple(self._pending)  # made as they were added: nothing moved
+        else:
+            pending = self._pending
+            nodes = tuple(
+                [
+                    Node(
+                        new,
+                        p.name,
+                        p.layer,
+                        tuple([new_index[i] for i in resolved[old]]),
+                        p.trainable,
+                        p.position,
+                        p.arg_positions,
+                        p.path,
+                    )
+                    for new, old in enumerate(order)
+                    for p in (pending[old],)
+                ]
+            )
         blocks = tuple(
             Block(
                 b.path,
@@ -420,7 +451,7 @@ class NetworkBuilder:
             hint = did_you_mean(ref.name, list(self._names))
         raise GraphError(f"unknown layer {ref.name!r} in {ref.context}{hint}", ref.position)
 
-    def _toposort(self, inputs: list[list[int]]) -> list[int]:
+    def _toposort(self, inputs: Sequence[Sequence[int]]) -> list[int]:
         """The nodes in topological order, taking ready nodes in the order they were written."""
         if all(i < node for node, ins in enumerate(inputs) for i in ins):
             # every input written before its layer (the usual file): Kahn's algorithm taking
