@@ -237,13 +237,21 @@ class NetworkBuilder:
 
     def default_name(self, kind: str) -> str:
         """The next free ``<kind>_<n>`` of the current scope (not yet claimed)."""
+        return self._default(kind)[0]
+
+    def _default(self, kind: str) -> tuple[str, str]:
+        """:meth:`default_name` and its full path."""
         scope = self._scopes[-1]
         base = kind.lower()
+        counts, prefix, taken = scope.counts, scope.prefix, self._taken
+        n = counts.get(base, 0)
         while True:
-            scope.counts[base] = scope.counts.get(base, 0) + 1
-            local = f"{base}_{scope.counts[base]}"
-            if scope.path(local) not in self._taken:
-                return local
+            n += 1
+            local = f"{base}_{n}"
+            path = f"{prefix}.{local}" if prefix else local
+            if path not in taken:
+                counts[base] = n
+                return local, path
 
     @contextlib.contextmanager
     def scope(self, prefix: str) -> Iterator[None]:
@@ -304,13 +312,14 @@ class NetworkBuilder:
             )
         handle = len(self._pending)
         if name is None:
-            local = self.default_name(layer.kind)  # never taken, never 'input'
-            path = self._scopes[-1].path(local)
+            path = self._default(layer.kind)[1]  # never taken, never 'input'
             self._taken[path] = position
         else:
             path = self.path(name) if claimed else self.claim(name, position)
         if inputs is None:
             handles: tuple[int, ...] = (self._last,)
+        elif len(inputs) == 1 and type(inputs[0]) is int:  # fed by one earlier layer
+            handles = (inputs[0],)
         else:
             given = list(inputs)
             prefix = self._scopes[-1].prefix

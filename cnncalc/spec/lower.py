@@ -261,7 +261,9 @@ def rejoin(items: PosList) -> list[tuple[Any, Position]]:
             item.pos, item.style = pos, None
         if isinstance(item, str):
             text = item if isinstance(item, PosStr) else _pos_str(item, pos)
-            balance = text.count("(") + text.count("[") - text.count(")") - text.count("]")
+            balance = (text.count("(") - text.count(")") if "(" in text or ")" in text else 0) + (
+                text.count("[") - text.count("]") if "[" in text or "]" in text else 0
+            )
             if pending or balance > 0:
                 pending.append(text)
                 depth += balance
