@@ -100,6 +100,13 @@ class Network:
     source: str = "<network>"
     outputs: tuple[int, ...] = ()
     blocks: tuple[Block, ...] = ()
+    # What a PyTorch module tells besides its layers (cnncalc.readers.torch): parameters read by
+    # two layers (tied, or a module called twice), counted once in the totals; the modules the
+    # forward never calls, with their parameters (None: the format cannot tell); notes for the
+    # table (which forward argument is the input).
+    shared_params: int = 0
+    unused: tuple[tuple[str, int], ...] | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def output_nodes(self) -> tuple[int, ...]:

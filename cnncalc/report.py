@@ -280,10 +280,12 @@ class Totals(_Flops):
     macs: int
     param_bytes: int
     activation_bytes: int
+    # parameters of modules the forward never calls (PyTorch modules; None where unknown)
+    unused_params: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The totals' JSON object."""
-        return {
+        out: dict[str, Any] = {
             "params": self.params,
             "trainable_params": self.trainable_params,
             "non_trainable_params": self.non_trainable_params,
@@ -291,6 +293,9 @@ class Totals(_Flops):
             "param_bytes": self.param_bytes,
             "activation_bytes": self.activation_bytes,
         }
+        if self.unused_params is not None:
+            out["unused_params"] = self.unused_params
+        return out
 
 
 @dataclass(frozen=True)
@@ -306,9 +311,20 @@ class Report:
     receptive_field: ReceptiveField | None = None
     blocks: tuple[BlockReport, ...] = ()
     outputs: tuple[str, ...] = ()
+    # modules the forward never calls, with their parameters; notes on how the network was read
+    unused: tuple[tuple[str, int], ...] = ()
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data (exact integers, shapes as lists)."""
+        data = self._figures()
+        if self.unused:
+            data["unused_modules"] = [{"module": m, "params": n} for m, n in self.unused]
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data
+
+    def _figures(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "input_shape": list(self.input_shape),

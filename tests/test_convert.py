@@ -154,7 +154,7 @@ def test_torch_unsupported_module_is_named(models: str, runner: CliRunner, tmp_p
     result = runner.invoke(app, argv)
     assert (result.exit_code, result.stderr) == (
         2,
-        f"<torch {models}:make_lstm>:2:1: module 'rnn' (LSTM) has no cnncalc layer\n",
+        f"<torch {models}:make_lstm>:8:1: aten.lstm in module 'rnn' (LSTM) has no cnncalc layer\n",
     )
 
 

@@ -155,8 +155,10 @@ def analyze(network: Network) -> Report:
         )
         for block in network.blocks
     )
-    params = sum(layer.params for layer in layers)
-    trainable = sum(layer.trainable_params for layer in layers)
+    # a parameter two layers read (tied) is in both rows and once in the totals
+    params = sum(layer.params for layer in layers) - network.shared_params
+    trainable = sum(layer.trainable_params for layer in layers) - network.shared_params
+    unused = network.unused
     totals = Totals(
         params=params,
         trainable_params=trainable,
@@ -164,6 +166,7 @@ def analyze(network: Network) -> Report:
         macs=sum(layer.macs for layer in layers),
         param_bytes=params * itemsize,
         activation_bytes=sum(layer.activation_bytes for layer in layers),
+        unused_params=None if unused is None else sum(n for _, n in unused),
     )
     outs = network.output_nodes
     out = layers[outs[0]].output_shape if outs else network.input_shape
@@ -178,6 +181,8 @@ def analyze(network: Network) -> Report:
         field,
         blocks,
         tuple(layers[i].path for i in outs),
+        unused or (),
+        network.notes,
     )
 
 

@@ -246,9 +246,20 @@ def shape_tables(
             f"  trainable {thousands(t.trainable_params)} · "
             f"non-trainable {thousands(t.non_trainable_params)}",
             f"{ops}: {count(total_ops)} · activations {size(t.activation_bytes)}",
+            *_read_notes(report),
         )
         out.append(Summary(summary))
     return out
+
+
+def _read_notes(report: Report) -> tuple[str, ...]:
+    """Lines under the table on how a PyTorch module was read: its input, the modules never called."""
+    lines = [escape(note) for note in report.notes]
+    if report.unused:
+        modules = ", ".join(f"{escape(m)} ({thousands(n)})" for m, n in report.unused)
+        total = thousands(report.totals.unused_params or 0)
+        lines.append(f"Not called by forward, not in the totals: {total} params in {modules}")
+    return tuple(lines)
 
 
 def shapes_table(result: Shapes) -> list[RenderableType]:
