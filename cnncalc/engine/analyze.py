@@ -60,10 +60,13 @@ def trace(network: Network) -> list[Step]:
         if node.layer.is_merge:
             try:
                 out, backs = node.layer.merge(xs)
+                params, macs, spatial = node.layer.merge_figures(xs)
             except GeometryError as exc:
                 raise _located(node, xs, exc) from None
-            geo = Geometry(out)
+            geo = Geometry(out, params, macs, spatial)
             field = rf.merge([fields[i] for i in node.inputs])
+            if spatial != "identity":  # a merge that mixes positions (MatMul, attention)
+                field = rf.step(field, spatial, out)
             step = Step(node, tuple(xs), geo, field, tuple(backs))
         else:
             same = (id(node.layer), xs[0])

@@ -88,6 +88,8 @@ class Layer(BaseModel):
     # Names under which the kind is also accepted, e.g. LazyConv2d; their positional order
     # leaves out the inferred argument.
     lazy_alias: ClassVar[str | None] = None
+    # Other names of the same kind (View for Reshape, Bmm for MatMul), same arguments.
+    aliases: ClassVar[tuple[str, ...]] = ()
     # Arguments PyTorch accepts only by keyword (``bias`` of the norms).
     keyword_only: ClassVar[tuple[str, ...]] = ()
     # Identity(*args, **kwargs) accepts and ignores anything.
@@ -110,6 +112,8 @@ class Layer(BaseModel):
         REGISTRY[cls.kind.lower()] = cls
         if cls.lazy_alias:
             REGISTRY[cls.lazy_alias.lower()] = cls
+        for alias in cls.aliases:
+            REGISTRY[alias.lower()] = cls
 
     def apply(self, x: Shape) -> Geometry:
         """Output shape, parameter count, MACs and spatial map for input shape ``x``."""
@@ -118,6 +122,15 @@ class Layer(BaseModel):
     def merge(self, xs: list[Shape]) -> tuple[Shape, list[MergeBack]]:
         """A merge layer's output shape and, per input, how output positions map to it."""
         raise NotImplementedError
+
+    def merge_figures(self, xs: list[Shape]) -> tuple[int, int, Spatial]:
+        """A merge's parameters, MACs and spatial map, called after :meth:`merge` accepted ``xs``.
+
+        "identity" (the default: Add, Concat) means the union of the inputs' fields through
+        ``merge``'s backs; a merge that mixes positions (MatMul, attention) says "global" or
+        "unknown".
+        """
+        return 0, 0, "identity"
 
 
 L = TypeVar("L", bound=Layer)
