@@ -1,7 +1,8 @@
 """cnncalc: shapes, parameters, MACs, memory and receptive fields of CNNs, by PyTorch's rules.
 
 The public API: :func:`load`, :func:`analyze`, :func:`memory`, :func:`sizes`, :func:`formulas`,
-:func:`solve`, :func:`network`, :func:`layer`, :class:`Network`, :class:`Report`, :class:`Limits`.
+:func:`solve`, :func:`network`, :func:`from_torch`, :func:`layer`, :class:`Network`, :class:`Report`,
+:class:`Limits`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "__version__",
     "analyze",
     "formulas",
+    "from_torch",
     "layer",
     "load",
     "memory",
@@ -52,6 +54,18 @@ def load(
     if "\n" in source or "layers:" in source:
         return load_text(source, "<text>", input_shape, chosen)
     return read(source, ReadOptions(input_shape, skip_unknown, chosen)).network
+
+
+def from_torch(
+    module: Any, input_shape: tuple[int, ...] | list[int], *, limits: Limits | None = None
+) -> Network:
+    """The network a PyTorch ``nn.Module`` computes on a tensor of ``input_shape`` (its forward's
+    first tensor argument; other arguments take their defaults), captured with ``torch.export``:
+    rows named by module path, parameters of modules never called in ``Network.unused``. Build
+    big models under ``with torch.device("meta"):`` so that no weight is allocated."""
+    from cnncalc.readers.torch import network_of
+
+    return network_of(module, tuple(input_shape), limits=limits)
 
 
 def network(

@@ -34,6 +34,7 @@ from cnncalc.limits import Limits
 from cnncalc.options import (
     ColorOpt,
     DebugOpt,
+    FromTorchOpt,
     InputOpt,
     ListFormatOpt,
     OptimizerName,
@@ -250,6 +251,20 @@ def _options(ctx: typer.Context, input_shape: str | None, skip_unknown: bool = F
     return ReadOptions(parse_input_option(input_shape), skip_unknown, limits)
 
 
+def _given(sources: list[str] | None, from_torch: str | None) -> list[str]:
+    """SOURCE arguments, or the module --from-torch names (``torch:SPEC``), never both."""
+    if from_torch is not None:
+        if sources:
+            raise SpecError("give either SOURCE or --from-torch, not both", Position("<command line>"))
+        return [f"torch:{from_torch}"]
+    if not sources:
+        raise SpecError(
+            "missing SOURCE: give network files, inline layers or --from-torch SPEC",
+            Position("<command line>"),
+        )
+    return sources
+
+
 def _load(
     ctx: typer.Context, sources: list[str], input_shape: str | None, skip_unknown: bool = False
 ) -> "list[Report]":
@@ -261,13 +276,15 @@ def _load(
 
 @app.command(
     epilog="Examples:\n\n  cnncalc shape examples/vgg16.yaml\n\n"
+    "  cnncalc shape --from-torch \"timm:create_model('resnet18')\" -i 1,3,224,224\n\n"
     "  cnncalc shape examples/yolov3-tiny.cfg --format darknet\n\n"
     '  cnncalc shape -i 4,2,3,5 "Conv2d(2, 3, kernel_size=(3, 5), padding=(1, 2))" --format json\n\n'
     '  cnncalc shape -i 1,3,224,224 "Conv2d(3, 64, 3, stride=2, padding=1)" --symbolic'
 )
 def shape(
     ctx: typer.Context,
-    sources: Sources,
+    sources: Sources = None,
+    from_torch: FromTorchOpt = None,
     input: InputOpt = None,
     format: ShapeFormatOpt = None,
     output: OutputOpt = None,
@@ -318,7 +335,7 @@ def shape(
                     f"--darknet is short for --format darknet, not --format {format}", "darknet"
                 )
             out = OutputOptions("darknet", output, width, color)
-        reads = load_reads(sources, _options(ctx, input, skip_unknown))
+        reads = load_reads(_given(sources, from_torch), _options(ctx, input, skip_unknown))
         if symbolic:
             if flops or plot is not None or depth is not None:
                 raise ArgumentError(
@@ -353,7 +370,8 @@ def _formulas(networks: "list[Network]") -> object:
 )
 def sizes(
     ctx: typer.Context,
-    sources: Sources,
+    sources: Sources = None,
+    from_torch: FromTorchOpt = None,
     near: Annotated[
         int | None,
         typer.Option(
@@ -375,7 +393,7 @@ def sizes(
 
     out = OutputOptions(format, output, width, color)
     with _errors(debug, out):
-        networks = load_sources(sources, _options(ctx, input, skip_unknown))
+        networks = load_sources(_given(sources, from_torch), _options(ctx, input, skip_unknown))
         reports = tuple(valid_sizes(net) for net in networks)
         nearest = (
             tuple(tuple(axis.nearest(near) for axis in r.axes) for r in reports) if near is not None else ()
@@ -481,7 +499,8 @@ def _warn_training(network: "Network") -> None:
 )
 def receptive_field(
     ctx: typer.Context,
-    sources: Sources,
+    sources: Sources = None,
+    from_torch: FromTorchOpt = None,
     input: InputOpt = None,
     unit: Annotated[
         str | None,
@@ -524,7 +543,7 @@ def receptive_field(
 
     out = OutputOptions(format, output, width, color)
     with _errors(debug, out):
-        networks = load_sources(sources, _options(ctx, input, skip_unknown))
+        networks = load_sources(_given(sources, from_torch), _options(ctx, input, skip_unknown))
         reports = tuple(analyze(net) for net in networks)
         if plot is not None:
             from cnncalc.render.plot import plot_receptive_field
@@ -579,7 +598,8 @@ def equiv(
 @app.command(epilog="Example:\n\n  cnncalc dense examples/lenet5.yaml")
 def dense(
     ctx: typer.Context,
-    sources: Sources,
+    sources: Sources = None,
+    from_torch: FromTorchOpt = None,
     input: InputOpt = None,
     format: TableFormatOpt = None,
     output: OutputOpt = None,
@@ -595,7 +615,7 @@ def dense(
 
     out = OutputOptions(format, output, width, color)
     with _errors(debug, out):
-        networks = load_sources(sources, _options(ctx, input, skip_unknown))
+        networks = load_sources(_given(sources, from_torch), _options(ctx, input, skip_unknown))
         _emit(Dense(tuple(compare_dense(net) for net in networks)), out)
 
 
@@ -607,7 +627,8 @@ def dense(
 )
 def memory(
     ctx: typer.Context,
-    sources: Sources,
+    sources: Sources = None,
+    from_torch: FromTorchOpt = None,
     input: InputOpt = None,
     batch: Annotated[
         int | None,
@@ -673,7 +694,7 @@ def memory(
     out = OutputOptions(format, output, width, color)
     with _errors(debug, out):
         budget_bytes = parse_size_option(budget) if budget is not None else None
-        networks = load_sources(sources, _options(ctx, input, skip_unknown))
+        networks = load_sources(_given(sources, from_torch), _options(ctx, input, skip_unknown))
         reports = tuple(
             engine.memory(net, batch=batch, optimizer=optimizer, dtype=dtype, inference=inference)
             for net in networks
@@ -695,7 +716,8 @@ def memory(
 @app.command(
     epilog="Examples:\n\n  cnncalc convert yolov3-tiny.cfg -o yolov3-tiny.yaml\n\n"
     "  cnncalc convert model.onnx -o model.yaml --force\n\n"
-    "  cnncalc convert --from-torch mypackage.models:make_net --input 1,3,224,224 -o net.yaml"
+    '  cnncalc convert --from-torch "torchvision.models:resnet50(num_classes=10)" --input 1,3,224,224 '
+    "-o net.yaml"
 )
 def convert(
     ctx: typer.Context,
@@ -703,15 +725,7 @@ def convert(
         str | None, typer.Argument(help="A .cfg, .onnx or .yaml network file.", show_default=False)
     ] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The YAML file to write.")] = Path("-"),
-    from_torch: Annotated[
-        str | None,
-        typer.Option(
-            "--from-torch",
-            help="package.module:factory returning an nn.Module (traced with torch.fx). "
-            "This imports the module and calls the factory: it runs code.",
-            show_default=False,
-        ),
-    ] = None,
+    from_torch: FromTorchOpt = None,
     input: InputOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
     skip_unknown: SkipUnknownOpt = False,
@@ -742,14 +756,15 @@ def convert(
 @app.command(epilog="Example:\n\n  cnncalc check examples/*.yaml")
 def check(
     ctx: typer.Context,
-    sources: Sources,
+    sources: Sources = None,
+    from_torch: FromTorchOpt = None,
     input: InputOpt = None,
     skip_unknown: SkipUnknownOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Validate networks without printing figures: exit 0 and 'ok' per network, or the error."""
     with _errors(debug):
-        reports = _load(ctx, sources, input, skip_unknown)
+        reports = _load(ctx, _given(sources, from_torch), input, skip_unknown)
         for report in reports:
             typer.echo(f"ok: {report.name or 'network'} ({len(report.layers)} layers)")
 

@@ -38,12 +38,23 @@ def complete_source(incomplete: str) -> list[str]:
 
 
 Sources = Annotated[
-    list[str],
+    list[str] | None,
     typer.Argument(
         autocompletion=complete_source,
         help="Network files (.yaml, '-' for stdin) or inline layers in call form, "
         "e.g. \"Conv2d(3, 16, 3)\" (several, or separated by ';').",
         metavar="SOURCE",
+        show_default=False,
+    ),
+]
+FromTorchOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from-torch",
+        help="Read a PyTorch module instead of SOURCE: package.module:attr or "
+        "package.module:factory(literal arguments), e.g. \"timm:create_model('convnext_tiny')\". "
+        "This imports the package and calls the factory: it runs that code. Needs --input.",
+        metavar="SPEC",
         show_default=False,
     ),
 ]

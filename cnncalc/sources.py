@@ -23,6 +23,8 @@ def load_reads(sources: list[str], options: ReadOptions) -> list[Read]:
     """What SOURCE arguments hold: every file is a network; inline layers make one network."""
     from cnncalc.spec.network import network_from_calls
 
+    if sources and all(s.startswith("torch:") for s in sources):  # --from-torch SPEC
+        return [read(s, options, format="torch") for s in sources]
     files = [s for s in sources if looks_like_file(s)]
     inline = [s for s in sources if not looks_like_file(s)]
     if files and inline:

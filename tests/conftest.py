@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -25,3 +26,17 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def torchvision() -> Any:
+    """torchvision's models, importable on this torch build: its compiled operators do not load,
+    so the module registering their fake kernels is stubbed before the import (the models are
+    pure Python and never call those operators)."""
+    import sys
+    import types
+
+    pytest.importorskip("torch")
+    name = "torchvision._meta_registrations"
+    sys.modules.setdefault(name, types.ModuleType(name))
+    return pytest.importorskip("torchvision")

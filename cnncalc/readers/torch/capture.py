@@ -22,6 +22,8 @@ def capture(model: Any, input_shape: Shape, torch: Any, where: Position, meta: b
     device = "meta" if on_meta else _device(model)
     x = torch.empty(input_shape, device=device)
     errors = []
+    training = model.training
+    model.eval()  # read as used for inference: dropout off, batch norm on its running statistics
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for strict in (False, True):
@@ -30,6 +32,8 @@ def capture(model: Any, input_shape: Shape, torch: Any, where: Position, meta: b
                 return program.run_decompositions({})
             except Exception as exc:  # the user's forward failed to trace: say why, in one line
                 errors.append(_first_line(exc))
+            finally:
+                model.train(training)
     raise SpecError(f"torch.export cannot capture the model: {errors[0]}", where)
 
 

@@ -511,6 +511,7 @@ OPS: dict[str, Handler] = {
     # pooling, padding, resampling
     "max_pool1d": _max_pool,
     "max_pool2d": _max_pool,
+    "max_pool2d_with_indices": _max_pool,
     "max_pool3d": _max_pool,
     "avg_pool1d": _avg_pool,
     "avg_pool2d": _avg_pool,

@@ -56,14 +56,20 @@ def parse_spec(text: str, where: Position) -> TorchSpec:
         if not _ATTR.match(rest):
             raise SpecError(f"--from-torch: {rest!r} is not an attribute name", where)
         return TorchSpec(module, rest)
+    attr = rest.partition("(")[0].strip()
+    if not _ATTR.match(attr):
+        raise SpecError(f"--from-torch: {attr!r} is not an attribute name", where)
+    owner = attr.rpartition(".")[0]  # models.resnet50(...): the call form is resnet50(...)
+    lead = len(owner) + 1 if owner else 0
     try:
-        call = parse_call(rest)
+        call = parse_call(rest[lead:])
     except CallFormError as exc:
-        column = len(module) + 2 + exc.offset
-        raise SpecError(f"--from-torch: {exc.message}", Position(where.file, 1, column)) from None
+        column = len(module) + 2 + lead + exc.offset
+        message = exc.message.replace("as layer arguments", "as arguments")
+        raise SpecError(f"--from-torch: {message}", Position(where.file, 1, column)) from None
     args = tuple(a.value for a in call.args if a.keyword is None)
     kwargs = tuple((a.keyword, a.value) for a in call.args if a.keyword is not None)
-    return TorchSpec(module, call.type_name, args, kwargs, True)
+    return TorchSpec(module, attr, args, kwargs, True)
 
 
 def build_model(spec: TorchSpec, torch: Any, where: Position) -> tuple[Any, bool]:

@@ -68,7 +68,7 @@ class Walk:
     def run(self) -> Walked:
         graph = self.program.graph
         nodes = list(graph.nodes)
-        needed = _needed(nodes)
+        needed = _needed(nodes, self.program)
         self._placeholders(nodes)
         position = {node: i for i, node in enumerate(nodes)}
         index = 0
@@ -117,7 +117,16 @@ class Walk:
                 self.values[node] = val
 
     def _output(self, node: Any) -> None:
-        outs = [v for v in tensors(self._arg(node.args[0])) if isinstance(v, Live)]
+        """The forward's outputs (not the buffers a training-mode forward updates)."""
+        from torch.export.graph_signature import OutputKind
+
+        kinds = [spec.kind for spec in self.program.graph_signature.output_specs]
+        given = [
+            value
+            for value, kind in zip(self._arg(tuple(node.args[0])), kinds)
+            if kind == OutputKind.USER_OUTPUT
+        ]
+        outs = [v for v in tensors(given) if isinstance(v, Live)]
         if not outs:
             raise SpecError("the model's output does not depend on its input", self.where)
         handles = [v.handle for v in outs]
@@ -266,6 +275,10 @@ class Walk:
             raise SpecError(f"{where}: {exc}", self.where) from None
         if isinstance(result, Emit):
             result = self._emit(result, call, node, stack, where)
+            if isinstance(val, (list, tuple)):
+                # batch norm's (output, mean, invstd), max pooling's (output, indices): the
+                # layer is the first; the others are statistics no later layer reads
+                result = (result, *([None] * (len(val) - 1)))
         self.values[node] = result
 
     def _emit(self, emit: Emit, call: OpCall, node: Any, stack: list[_Call], where: str) -> Live:
@@ -305,7 +318,8 @@ class Walk:
                 shape = layer.apply(shapes[0]).output
         except GeometryError as exc:
             raise SpecError(f"{where}: {exc.message}", self.where) from None
-        want = _shape_or_none(node.meta.get("val"))
+        val = node.meta.get("val")
+        want = _shape_or_none(val[0] if isinstance(val, (list, tuple)) and val else val)
         if want is not None and want != shape:
             raise SpecError(
                 f"{where}: cnncalc's {layer.kind} gives shape {shape}, PyTorch {want}", self.where
@@ -349,10 +363,16 @@ def _unit_run(nodes: list[Any], start: int, key: str) -> list[Any]:
     return run
 
 
-def _needed(nodes: list[Any]) -> set[Any]:
-    """The nodes the output depends on (dead code is never read)."""
-    needed: set[Any] = set()
-    stack = [n for n in nodes if n.op == "output"]
+def _needed(nodes: list[Any], program: Any) -> set[Any]:
+    """The nodes the forward's outputs depend on (dead code is never read)."""
+    from torch.export.graph_signature import OutputKind
+
+    kinds = [spec.kind for spec in program.graph_signature.output_specs]
+    output = next(n for n in nodes if n.op == "output")
+    needed: set[Any] = {output}
+    stack = [
+        a for a, kind in zip(output.args[0], kinds) if kind == OutputKind.USER_OUTPUT and hasattr(a, "op")
+    ]
     while stack:
         node = stack.pop()
         if node in needed:
