@@ -7,7 +7,19 @@ from cnncalc.layers.base import REGISTRY, Geometry, Layer, Shape, Spatial, Windo
 
 # In the order lookup() tries them: the families of a plain CNN (VGG-16 needs the first five)
 # first, so that a network without norms or merges never defines those kinds.
-_FAMILIES = ("conv", "activation", "pool", "linear", "reshape", "pad", "norm", "merge")
+_FAMILIES = (
+    "conv",
+    "activation",
+    "pool",
+    "linear",
+    "reshape",
+    "pad",
+    "norm",
+    "merge",
+    "tensor",
+    "arith",
+    "attention",
+)
 
 
 _LOADED: list[bool] = []  # set once every family has been imported

@@ -1,0 +1,1 @@
+"""Arithmetic: Sub and Div merges, element-wise operations with a constant, learned tensors."""

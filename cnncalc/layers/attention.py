@@ -1,0 +1,1 @@
+"""Matrix products and attention: MatMul, scaled dot-product attention, MultiheadAttention."""
