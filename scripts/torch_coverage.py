@@ -168,10 +168,20 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true", help="keep the results already in the .jsonl")
     parser.add_argument("--only", nargs="*", help="these models only")
     parser.add_argument("--table-only", action="store_true", help="write the table from the .jsonl")
+    parser.add_argument(
+        "--shuffle",
+        type=int,
+        metavar="SEED",
+        help="sweep in a seeded random order (a cut-off sweep is a sample)",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     _stub_torchvision()
     names = args.only or (_torchvision_models() if args.zoo == "torchvision" else _timm_models())
+    if args.shuffle is not None:
+        import random
+
+        random.Random(args.shuffle).shuffle(names)
     OUT.mkdir(parents=True, exist_ok=True)
     results = OUT / f"{args.zoo}.jsonl"
     done: dict[str, dict[str, Any]] = {}
