@@ -138,6 +138,21 @@ class LayerNorm(Layer):
         return Geometry(x, _affine(math.prod(shape), self.elementwise_affine, self.bias))
 
 
+class LayerNorm2d(Layer):
+    """timm's ``LayerNorm2d(num_channels)``: LayerNorm over the channels of an (N, C, H, W) tensor
+    at every position (timm/layers/norm.py); weight and bias per channel."""
+
+    num_channels: int
+    eps: float = 1e-6
+    affine: bool = True
+
+    def apply(self, x: Shape) -> Geometry:
+        if len(x) != 4:
+            raise GeometryError(f"expected a 4D (N, C, H, W) input, got {len(x)}D input {fmt_shape(x)}")
+        check_channels(self.num_channels, x[1], "num_channels")
+        return Geometry(x, _affine(self.num_channels, self.affine, True))
+
+
 class RMSNorm(Layer):
     """``RMSNorm(normalized_shape)``: like LayerNorm, with a weight and no bias."""
 
