@@ -32,6 +32,9 @@ class ReadOptions:
     input_shape: tuple[int, ...] | None = None
     skip_unknown: bool = False
     limits: Limits = field(default_factory=Limits)
+    # Ultralytics model YAMLs: the scale letter (n, s, m, l, x) and a class count overriding nc
+    scale: str | None = None
+    nc: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,9 @@ class ReaderInfo:
     suffixes: tuple[str, ...]
     sniff: Callable[[bytes], bool]
     description: str
+    # False: a file with one of the suffixes is this format's only when sniff accepts its bytes
+    # (an Ultralytics model YAML is a .yaml the cnncalc YAML reader would otherwise claim)
+    suffix_claims: bool = True
 
     def read(self, source: Source, options: ReadOptions) -> Read:
         reader: Any = importlib.import_module(self.module)
@@ -126,6 +132,13 @@ def _is_darknet(head: bytes) -> bool:
         if text and not text.startswith((b"#", b";")):
             return text.lower() in (b"[net]", b"[network]")
     return False
+
+
+def _is_ultralytics(data: bytes) -> bool:
+    # parse_model reads d["backbone"] + d["head"]: both top-level keys
+    return (
+        re.search(rb"(?m)^backbone\s*:", data) is not None and re.search(rb"(?m)^head\s*:", data) is not None
+    )
 
 
 def _is_onnx(head: bytes) -> bool:
@@ -148,11 +161,19 @@ READERS: tuple[ReaderInfo, ...] = (
         lambda head: False,
         "PyTorch module from package.module:factory (torch.fx)",
     ),
+    ReaderInfo(
+        "ultralytics",
+        "cnncalc.readers.ultralytics",
+        (".yaml", ".yml"),
+        _is_ultralytics,
+        "Ultralytics model YAML (backbone: and head:)",
+        suffix_claims=False,
+    ),
     # the network file is the fallback: anything else is read as cnncalc YAML
     ReaderInfo("yaml", "cnncalc.readers.spec", (".yaml", ".yml", ".json"), lambda head: True, "cnncalc YAML"),
 )
 
-FILE_SUFFIXES = tuple(s for info in READERS for s in info.suffixes)
+FILE_SUFFIXES = tuple(dict.fromkeys(s for info in READERS for s in info.suffixes))
 
 
 def by_name(name: str) -> ReaderInfo:
@@ -164,7 +185,7 @@ def reader_for(source: Source) -> ReaderInfo:
     """The reader of a source: by suffix, as a PyTorch reference, or by its first bytes."""
     lower = source.name.lower()
     for info in READERS:
-        if lower.endswith(info.suffixes):
+        if lower.endswith(info.suffixes) and (info.suffix_claims or info.sniff(source.data())):
             return info
     if _TORCH_SPEC.match(source.name) and not Path(source.name).exists():
         return by_name("torch")
