@@ -64,7 +64,12 @@ def _spec(zoo: str, name: str) -> str:
 
 def _input_shape(zoo: str, name: str, model: Any) -> tuple[int, ...]:
     if zoo == "torchvision":
-        return (1, 3, 299, 299) if name == "inception_v3" else (1, 3, 224, 224)
+        # the size torchvision's published figures are at: its weights' evaluation crop
+        import torchvision
+
+        transforms = torchvision.models.get_model_weights(name).DEFAULT.transforms
+        crop = int(getattr(transforms, "keywords", {}).get("crop_size", 224))
+        return (1, 3, crop, crop)
     size = tuple((getattr(model, "pretrained_cfg", None) or {}).get("input_size", (3, 224, 224)))
     return (1, *size)
 

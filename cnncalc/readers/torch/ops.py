@@ -424,9 +424,11 @@ def _cat(call: OpCall) -> Emit:
     inputs = lives(items)
     if not learned:
         return Emit("Concat", {"dim": dim}, tuple(items))
-    if len(learned) == 1 and learned[0].params and len(inputs) == 1 and isinstance(items[0], Const):
-        return Emit("LearnedConcat", {"shape": learned[0].base, "dim": dim}, tuple(inputs))
-    raise UnsupportedError("concatenation with constant tensors other than one leading learned tensor")
+    if len(items) == 2 and len(learned) == 1 and learned[0].params and len(inputs) == 1:
+        # torch.cat([cls_token.expand(n, -1, -1), x], 1): the token before the input or after it
+        fields = {"shape": learned[0].base, "dim": dim, "first": items[0] is learned[0]}
+        return Emit("LearnedConcat", fields, tuple(inputs))
+    raise UnsupportedError("concatenation with constant tensors other than one learned tensor")
 
 
 def _matmul(call: OpCall) -> Emit:

@@ -143,7 +143,8 @@ class Walk:
         return arg
 
     def _is_live(self, node: Any) -> bool:
-        return any(isinstance(v, Live) for v in tensors(self._arg((node.args, tuple(node.kwargs.values())))))
+        """Whether the node reads the input: a live tensor, or a piece of a split not yet taken."""
+        return _live(self._arg((node.args, tuple(node.kwargs.values()))))
 
     def _constant(self, node: Any) -> Any:
         """A node that does not depend on the input: its value as the export computed it."""
@@ -243,10 +244,15 @@ class Walk:
         handle = self.builder.add(layer, path, [inputs[0].handle], position=self.where)
         value = Live(handle, shape)
         for node in out:
-            if _shape_or_none(node.meta.get("val")) != shape:
+            val = node.meta.get("val")
+            if isinstance(val, (list, tuple)) and val and _shape_or_none(val[0]) == shape:
+                # MultiheadAttention's (output, None): the layer is the first
+                self.values[node] = (value, *([None] * (len(val) - 1)))
+            elif _shape_or_none(val) != shape:
                 raise SpecError(f"{where} returns several tensors; cnncalc reads one", self.where)
         for node in calls:
-            self.values[node] = value
+            if node not in out or not isinstance(self.values.get(node), tuple):
+                self.values[node] = value
 
     # ---- operators ------------------------------------------------------------------------------
 
@@ -338,6 +344,12 @@ class Walk:
             )
         self.result.shared_params += sum(self.param_sizes[p] for p in params & self.result.used)
         self.result.used |= params
+
+
+def _live(value: Any) -> bool:
+    if isinstance(value, (Live, Emit)):
+        return True
+    return isinstance(value, (list, tuple)) and any(_live(v) for v in value)
 
 
 def _closer(manager: Any) -> Callable[[], None]:
