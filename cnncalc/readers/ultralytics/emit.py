@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from cnncalc.errors import Position, SpecError
+from cnncalc.errors import CnncalcError, Position, SpecError
 from cnncalc.graph import NetworkBuilder
+from cnncalc.layers.base import Layer, Shape
 from cnncalc.spec.build import make_layer
 
 # An activation as a cnncalc layer: its kind and arguments; None is nn.Identity.
@@ -25,6 +26,9 @@ class Emit:
     where: Position
     row: str
     default_act: Act = ("SiLU", {})
+    # the output shape of every layer added so far (None where it cannot be inferred here: the
+    # analysis reports that layer with its place): attention modules reshape to their input's size
+    shapes: dict[int, Shape | None] = field(default_factory=dict)
 
     def add(
         self,
@@ -38,7 +42,16 @@ class Emit:
         """One cnncalc layer fed by ``x`` (one handle or several, for a merge)."""
         inputs = [x] if isinstance(x, int) else list(x)
         layer = make_layer(kind, self.where, **args)
-        return self.builder.add(layer, name, inputs, position=self.where, trainable=trainable)
+        handle = self.builder.add(layer, name, inputs, position=self.where, trainable=trainable)
+        self.shapes[handle] = _output(layer, [self.shapes.get(i) for i in inputs])
+        return handle
+
+    def shape(self, x: int, module: str) -> Shape:
+        """The shape of ``x``, which ``module`` needs to build its reshapes."""
+        shape = self.shapes.get(x)
+        if shape is None:
+            raise self.refuse(module, "the shape of its input is not known (an earlier layer is invalid)")
+        return shape
 
     def act(self, x: int, act: Act | bool, name: str = "act") -> int:
         """The activation of a Conv: ``True`` the default, ``False`` none, or a given one."""
@@ -58,3 +71,16 @@ class Emit:
     def refuse(self, module: str, why: str) -> SpecError:
         """The located refusal of a module this reader cannot build exactly."""
         return SpecError(f"{self.row}: {module} is not supported: {why}", self.where)
+
+
+def _output(layer: Layer, shapes: list[Shape | None]) -> Shape | None:
+    """The layer's output shape for known input shapes; None when unknown or invalid."""
+    if any(x is None for x in shapes):
+        return None
+    known = [x for x in shapes if x is not None]
+    try:
+        if layer.is_merge:
+            return layer.merge(known)[0]
+        return layer.apply(known[0]).output
+    except (CnncalcError, ValueError, ArithmeticError):
+        return None

@@ -8,7 +8,9 @@ its ``reg_max`` bins (see :func:`dfl`). The box decoding against the anchor grid
 times the stride), the key-point decoding of Pose and the angle scaling of OBB are element-wise
 arithmetic with constant grids: they keep the shape and have no parameters or multiply-adds in
 cnncalc's count, and are not drawn as layers. End-to-end heads (v10Detect, ``end2end: True``)
-are shown before their top-k selection (the (B, max_det, 6) tensor is not modelled).
+carry a second, one-to-one copy of the branches: Detect.forward runs it too (its tensors are
+outputs beside the answer), but the decoded answer comes from the one-to-many branches unless
+``end2end`` is switched on after building (then a top-k selection, not modelled here).
 """
 
 from __future__ import annotations
@@ -83,8 +85,8 @@ def detect(
     legacy: bool = False,
     extra: tuple[str, int, int] | None = None,
 ) -> list[int]:
-    """Detect and its task heads: the outputs (the eval tensor of the head that answers, and the
-    one-to-many branches' tensors beside it when the head is end-to-end).
+    """Detect and its task heads: the outputs (the decoded eval tensor, and the one-to-one
+    branches' tensors beside it when the head is end-to-end).
 
     ``extra`` is the task branch (cv4) of Segment, Pose and OBB: its name, hidden and output
     channels; its flattened output is concatenated after the scores."""
@@ -97,13 +99,13 @@ def detect(
     for prefix, many in heads:
         boxes = _levels(e, prefix + "cv2", xs, ch, c2, 4 * reg_max, None)
         scores = _levels(e, prefix + "cv3", xs, ch, c3, nc, light)
-        pieces = [dfl(e, boxes, reg_max) if reg_max > 1 else boxes]
-        if many and end2end:  # decoded only for the answering (one-to-one) head
+        if not many:  # the one-to-one head answers only once end2end is switched on
             others.extend([boxes, scores])
             if extra is not None:
                 name, mid, out = extra
                 others.append(_levels(e, prefix + name, xs, ch, mid, out, None))
             continue
+        pieces = [dfl(e, boxes, reg_max) if reg_max > 1 else boxes]
         pieces.append(e.add("Sigmoid", scores, None))
         if extra is not None:
             name, mid, out = extra

@@ -19,7 +19,7 @@ from typing import Any
 
 from cnncalc.errors import Position, SpecError, shown
 from cnncalc.graph import NETWORK_INPUT, NetworkBuilder
-from cnncalc.readers.ultralytics import heads, modules
+from cnncalc.readers.ultralytics import attention, heads, modules
 from cnncalc.readers.ultralytics.emit import Act, Emit
 
 # modules whose first two arguments parse_model makes (c1, c2 scaled by width): base_modules
@@ -46,16 +46,16 @@ _BASE: dict[str, Callable[..., int]] = {
     "C2fCIB": modules.c2fcib,
     "Classify": heads.classify,
     "nn.ConvTranspose2d": modules.conv_transpose,
+    "PSA": attention.psa,
+    "C2PSA": attention.c2psa,
+    "A2C2f": attention.a2c2f,
 }
 # of those, the ones that take the repeat count as their third argument: repeat_modules
 _REPEAT = {"C2", "C2f", "C3k2", "C3", "C3Ghost", "RepC3", "C2fCIB", "C2PSA", "A2C2f", "C2fPSA", "C3x", "C1"}
 _HEADS = {"Detect", "Segment", "Pose", "OBB", "v10Detect"}
 # modules parse_model knows that this reader refuses, with why
 _REFUSED = {
-    "C2PSA": "its PSABlock attention needs MatMul and Reshape layers",
-    "PSA": "its attention needs MatMul and Reshape layers",
     "C2fPSA": "its PSABlock attention needs MatMul and Reshape layers",
-    "A2C2f": "its area attention needs MatMul, Reshape and Permute layers",
     "C2fAttn": "its MaxSigmoidAttnBlock needs MatMul, Reshape and Amax layers",
     "ImagePoolingAttn": "it needs MatMul and Reshape layers",
     "AIFI": "its transformer layer needs MultiheadAttention and Reshape layers",
@@ -161,6 +161,7 @@ def build(
     rows: list[Row] = []
     legacy = True
     head_outputs: list[int] = []
+    shapes: dict[int, Any] = {NETWORK_INPUT: tuple(builder.input_shape)}
     entries = [("backbone", j, r) for j, r in enumerate(doc.get("backbone") or [])]
     entries += [("head", j, r) for j, r in enumerate(doc.get("head") or [])]
     for i, (key, j, raw) in enumerate(entries):
@@ -170,7 +171,7 @@ def build(
         f, n, m, args = raw
         m = str(m)
         args = [_resolve(a, names) for a in (args or [])]
-        e = Emit(builder, where, f"row {i} ({m})", default_act)
+        e = Emit(builder, where, f"row {i} ({m})", default_act, shapes)
 
         froms = list(f) if isinstance(f, list) else [f]
         for k in froms:  # parse_model indexes its list of earlier rows; row 0 reads the image
@@ -197,8 +198,10 @@ def build(
                 n_here = 1
             else:
                 n_here = n_
-            if m in ("C3k2", "C2fCIB"):
+            if m in ("C3k2", "C2fCIB", "A2C2f"):
                 legacy = False
+            if m == "A2C2f" and scaling.scale in {"l", "x"}:
+                full.extend((True, 1.2))
             if m == "C3k2" and scaling.scale in {"m", "l", "x"}:
                 full[3:4] = [True]
             if m == "SPPF":  # rows of up to 3 arguments predate YOLO26's SPPF (cv1 activated)

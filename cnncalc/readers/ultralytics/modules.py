@@ -151,11 +151,14 @@ def c3k2(
     shortcut: bool = True,
 ) -> int:
     """C3k2: a C2f whose inner modules are C3k (two Bottlenecks) when c3k, else Bottlenecks."""
-    if attn:
-        raise e.refuse("C3k2 with attn=True", "its PSABlock needs MatMul and Reshape layers")
     ch = int(c2 * ex)
 
     def inner(name: str, y: int) -> int:
+        if attn:
+            from cnncalc.readers.ultralytics.attention import c3k2_attn_inner
+
+            with e.module(name, "Sequential"):
+                return c3k2_attn_inner(e, y, ch, shortcut, g, bottleneck)
         if c3k:
             return sub(e, name, "C3k", c3, y, ch, ch, 2, shortcut, g, 0.5, (3, 3))
         return _bneck(e, name, y, ch, ch, shortcut, g)
