@@ -138,8 +138,9 @@ class _OneLineErrors(TyperGroup):
         try:
             result = super().main(*args, **kwargs)
         except NoArgsIsHelpError as exc:
+            # ``cnncalc`` alone asked for nothing: the help, and exit 2 as for any usage error
             typer.echo(exc.ctx.get_help() if exc.ctx else "")
-            sys.exit(0)
+            sys.exit(2)
         except UsageError as exc:
             command = exc.ctx.command_path if exc.ctx else "cnncalc"
             sys.stderr.write(f"<command line>:1:1: {exc.format_message()} (see '{command} --help')\n")
@@ -724,7 +725,9 @@ def convert(
     source: Annotated[
         str | None, typer.Argument(help="A .cfg, .onnx or .yaml network file.", show_default=False)
     ] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="The YAML file to write.")] = Path("-"),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The YAML file to write (default: standard output).")
+    ] = Path("-"),
     from_torch: FromTorchOpt = None,
     input: InputOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
@@ -734,15 +737,15 @@ def convert(
     """Write the cnncalc YAML equivalent of a network (Darknet, ONNX, PyTorch or YAML)."""
     from cnncalc.readers import read
     from cnncalc.render.output import check_target, write
-    from cnncalc.spec.export import network_yaml
+    from cnncalc.spec.export import network_yaml, schema_reference
 
     with _errors(debug):
         options = _options(ctx, input, skip_unknown)
         if (source is None) == (from_torch is None):
             raise SpecError("give either a SOURCE file or --from-torch", Position("<command line>"))
-        if str(output) == "-":
-            raise SpecError("give the file to write with -o FILE", Position("<option --output>"))
-        check_target(output, exclusive=True, force=force)
+        to_stdout = str(output) == "-"
+        if not to_stdout:
+            check_target(output, exclusive=True, force=force)
         if from_torch is not None:
             network = read(from_torch, options, format="torch").network
             origin = from_torch
@@ -750,7 +753,8 @@ def convert(
             assert source is not None
             network = read(source, options).network
             origin = source
-        write(network_yaml(network, origin), output, exclusive=True, force=force)
+        text = network_yaml(network, origin, schema_reference(None if to_stdout else output))
+        write(text, None if to_stdout else output, exclusive=True, force=force)
 
 
 @app.command(epilog="Example:\n\n  cnncalc check examples/*.yaml")
@@ -762,11 +766,32 @@ def check(
     skip_unknown: SkipUnknownOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Validate networks without printing figures: exit 0 and 'ok' per network, or the error."""
+    """Validate networks without printing figures: 'ok' per file, or its error; exit 2 if any failed."""
+    from cnncalc.sources import looks_like_file
+
     with _errors(debug):
-        reports = _load(ctx, _given(sources, from_torch), input, skip_unknown)
-        for report in reports:
-            typer.echo(f"ok: {report.name or 'network'} ({len(report.layers)} layers)")
+        given = _given(sources, from_torch)
+        # files one by one, so one bad file does not hide the others; inline layers are one network
+        groups = [[s] for s in given] if all(looks_like_file(s) for s in given) else [given]
+        failed = 0
+        for group in groups:
+            label = group[0].removeprefix("torch:") if len(group) == 1 else "<inline layers>"
+            try:
+                reports = _load(ctx, group, input, skip_unknown)
+            except CnncalcError as exc:
+                if debug:
+                    raise
+                failed += 1
+                sys.stdout.flush()
+                sys.stderr.write(f"{_located(exc)}\n")
+                sys.stderr.flush()
+                continue
+            layers = sum(len(r.layers) for r in reports)
+            typer.echo(f"ok: {label} ({layers:,} layer{'' if layers == 1 else 's'})")
+        if failed:
+            if len(groups) > 1:  # one file's error line says it all
+                sys.stderr.write(f"check: {failed} of {len(groups)} failed\n")
+            raise typer.Exit(2)
 
 
 @app.command(epilog="Examples:\n\n  cnncalc layers\n\n  cnncalc layers conv --format json")
@@ -783,8 +808,21 @@ def layers(
 
     out = OutputOptions(format)
     with _errors(debug, out):
-        entries = tuple(e for e in catalogue() if match is None or match.lower() in e.kind.lower())
+        every = catalogue()
+        entries = tuple(e for e in every if match is None or match.lower() in e.kind.lower())
+        if not entries and match is not None:
+            raise SpecError(_no_kind(match, [e.kind for e in every]), Position("<arg 1>"))
         _emit(Catalogue(entries), out)
+
+
+def _no_kind(match: str, kinds: list[str]) -> str:
+    """The message for a ``layers`` filter that matches no kind, with the closest kinds."""
+    import difflib
+
+    lowered = {k.lower(): k for k in kinds}
+    close = [lowered[k] for k in difflib.get_close_matches(match.lower(), list(lowered), n=3, cutoff=0.5)]
+    hint = f"; did you mean {' or '.join(close)}?" if close else "; 'cnncalc layers' lists every kind"
+    return f"no layer kind contains {match!r}{hint}"
 
 
 @app.command(epilog="Example:\n\n  cnncalc schema > cnncalc.schema.json")

@@ -113,10 +113,58 @@ def test_output_directory_missing(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def test_check(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["check", str(EXAMPLES / "lenet5.yaml"), str(EXAMPLES / "vgg16.yaml")])
+    lenet, vgg = str(EXAMPLES / "lenet5.yaml"), str(EXAMPLES / "vgg16.yaml")
+    result = runner.invoke(app, ["check", lenet, vgg])
     assert result.exit_code == 0
     # VGG-16: 13 conv + 13 ReLU + 5 max-pool + avg-pool + flatten + 3 linear + 2 ReLU + 2 dropout = 40
-    assert result.stdout == "ok: lenet5 (12 layers)\nok: vgg16 (40 layers)\n"
+    assert result.stdout == f"ok: {lenet} (12 layers)\nok: {vgg} (40 layers)\n"
+
+
+def test_check_reports_every_file(runner: CliRunner, tmp_path: Path) -> None:
+    """A bad file among good ones: every file gets its line (named by file), exit 2."""
+    lenet, vgg = str(EXAMPLES / "lenet5.yaml"), str(EXAMPLES / "vgg16.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: [1, 1, 8, 8]\nlayers:\n  - Conv2d(2, 4, 3)\n")
+    result = runner.invoke(app, ["check", lenet, str(bad), vgg])
+    assert result.exit_code == 2
+    assert result.stdout == f"ok: {lenet} (12 layers)\nok: {vgg} (40 layers)\n"
+    first, summary = result.stderr.splitlines()
+    # in_channels is the first argument, column 12 of line 3
+    assert first == (
+        f"{bad}:3:12: layer 0 'conv2d_1' (Conv2d) on input (1, 1, 8, 8): "
+        "in_channels=2 but the input has 1 channels"
+    )
+    assert summary == "check: 1 of 3 failed"
+
+
+def test_no_arguments_prints_help_exit_2(runner: CliRunner) -> None:
+    result = runner.invoke(app, [])
+    assert result.exit_code == 2
+    assert result.stdout.startswith("Usage: cnncalc [OPTIONS] COMMAND [ARGS]...")
+    assert "Commands:" in result.stdout
+
+
+def test_layers_matching_nothing(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["layers", "convv"])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "<arg 1>:1:1: no layer kind contains 'convv'; did you mean Conv3d or Conv2d or Conv1d?\n",
+    )
+    result = runner.invoke(app, ["layers", "xyz"])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "<arg 1>:1:1: no layer kind contains 'xyz'; 'cnncalc layers' lists every kind\n",
+    )
+
+
+def test_file_and_pipe_same_width(runner: CliRunner, tmp_path: Path) -> None:
+    """``-o FILE`` and a pipe (the runner's stdout is not a terminal) write the same bytes: 80 wide."""
+    out = tmp_path / "t.txt"
+    args = ["shape", str(EXAMPLES / "lenet5.yaml")]
+    piped = runner.invoke(app, args, env={"COLUMNS": ""})
+    assert runner.invoke(app, [*args, "-o", str(out)], env={"COLUMNS": ""}).exit_code == 0
+    assert out.read_text() == piped.stdout
+    assert max(len(line) for line in piped.stdout.splitlines()) == 80
 
 
 def test_version(runner: CliRunner) -> None:

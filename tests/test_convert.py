@@ -3,6 +3,7 @@ PyTorch modules traced with torch.fx round-trip against the live module."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 import warnings
 from pathlib import Path
@@ -48,12 +49,24 @@ def test_never_clobbers(runner: CliRunner, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.yaml"]  # no temporary file left
 
 
-def test_convert_needs_a_target(runner: CliRunner) -> None:
+def test_convert_without_output_writes_stdout(runner: CliRunner) -> None:
     result = runner.invoke(app, ["convert", str(EXAMPLES / "lenet5.yaml")])
-    assert (result.exit_code, result.stderr) == (
-        2,
-        "<option --output>:1:1: give the file to write with -o FILE\n",
-    )
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"# converted by cnncalc from {EXAMPLES / 'lenet5.yaml'}\n")
+    assert cnncalc.analyze(load_text(result.stdout, "<converted>")).totals.params == 61_706
+
+
+def test_convert_schema_comment_resolves(runner: CliRunner, tmp_path: Path) -> None:
+    """The ``$schema`` comment is a path, relative to the written file, to the committed schema."""
+    out = tmp_path / "sub" / "net.yaml"
+    out.parent.mkdir()
+    assert runner.invoke(app, ["convert", str(EXAMPLES / "lenet5.yaml"), "-o", str(out)]).exit_code == 0
+    comment = out.read_text().splitlines()[1]
+    assert comment.startswith("# yaml-language-server: $schema=")
+    target = (out.parent / comment.split("=", 1)[1]).resolve()
+    committed = Path(__file__).resolve().parents[1] / "schema" / "cnncalc.schema.json"
+    assert target == committed
+    assert json.loads(target.read_text())["title"]
 
 
 MODELS = """

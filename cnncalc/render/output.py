@@ -17,8 +17,15 @@ from cnncalc.errors import Position, SourceError
 if TYPE_CHECKING:
     from cnncalc.render import Rendered
 
-# width of tables written to --output when --width is not given
-FILE_WIDTH = 100
+# width of tables written to a file (--output) or a pipe when neither --width nor COLUMNS says
+PLAIN_WIDTH = 80
+
+
+def plain_width() -> int:
+    """The width of a table that is not drawn on a terminal: ``COLUMNS``, else 80 — the same
+    for ``-o FILE`` and ``> FILE``, so both write the same bytes."""
+    env_width = os.environ.get("COLUMNS", "")
+    return int(env_width) if env_width.isdigit() and int(env_width) > 0 else PLAIN_WIDTH
 
 
 def write(text: str, output: Path | None, *, exclusive: bool = False, force: bool = False) -> None:
@@ -171,19 +178,14 @@ def _signals_raise() -> Iterator[None]:
 
 def emit(rendered: Rendered, output: Path | None, width: int | None = None, color: bool = True) -> None:
     """Text as it is; rich renderables drawn for the terminal, or as plain text (no colour,
-    no trailing blanks) to ``output`` and to pipes (``COLUMNS`` wide, else 80)."""
+    no trailing blanks) to ``output`` and to pipes (both :func:`plain_width` wide)."""
     if isinstance(rendered, str):
         write(rendered, output)
         return
     from cnncalc.render.table import to_text
 
-    if output is not None:
-        write(to_text(rendered, width or FILE_WIDTH, color=False), output)
-        return
-    if not sys.stdout.isatty():
-        env_width = os.environ.get("COLUMNS", "")
-        fallback = int(env_width) if env_width.isdigit() else 80
-        write(to_text(rendered, width or fallback, color=False), None)
+    if output is not None or not sys.stdout.isatty():
+        write(to_text(rendered, width or plain_width(), color=False), output)
         return
     from rich.console import Console
 

@@ -8,13 +8,27 @@ file reads on its own). Blocks are lowered: the written file is flat, with ``fro
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from cnncalc.graph import NETWORK_INPUT, Network
 
-HEADER = "# yaml-language-server: $schema=https://cnncalc.invalid/schema/cnncalc.schema.json\n"
+# the schema committed beside the package (``cnncalc schema`` writes the same document)
+COMMITTED_SCHEMA = Path(__file__).resolve().parents[2] / "schema" / "cnncalc.schema.json"
+
+
+def schema_reference(output: Path | None) -> str | None:
+    """Where the ``$schema`` comment of a file written to ``output`` (None: standard output, read
+    from the working folder) finds the schema: the committed schema's path relative to the
+    file's folder, which a YAML language server resolves; None when the package runs without
+    it (an installed wheel), then no comment is written rather than one that resolves nowhere."""
+    if not COMMITTED_SCHEMA.is_file():
+        return None
+    folder = (output.parent if output is not None else Path(".")).resolve()
+    return Path(os.path.relpath(COMMITTED_SCHEMA, folder)).as_posix()
 
 
 def _plain(value: Any) -> Any:
@@ -100,9 +114,11 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
 _Dumper.add_representer(list, _represent_list)
 
 
-def network_yaml(network: Network, source: str) -> str:
-    """The network file's text, with a comment naming where it came from."""
+def network_yaml(network: Network, source: str, schema: str | None = None) -> str:
+    """The network file's text, with a comment naming where it came from and, given ``schema``
+    (a path or URL), the language server's ``$schema`` comment."""
     body = yaml.dump(
         network_document(network), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
     )
-    return f"# converted by cnncalc from {source}\n{HEADER}{body}"
+    header = f"# yaml-language-server: $schema={schema}\n" if schema is not None else ""
+    return f"# converted by cnncalc from {source}\n{header}{body}"
