@@ -40,6 +40,7 @@ from cnncalc.options import (
     OptimizerName,
     OutputOpt,
     OutputOptions,
+    ScaleOpt,
     ShapeFormatOpt,
     SkipUnknownOpt,
     Sources,
@@ -244,12 +245,14 @@ def _main(
 
 
 def _options(ctx: typer.Context, input_shape: str | None, skip_unknown: bool = False) -> "ReadOptions":
-    """The readers' options for this command: --input, --skip-unknown and the run's limits."""
+    """The readers' options for this command: --input, --skip-unknown, --scale and the run's
+    limits."""
     from cnncalc.readers import ReadOptions
 
     root = ctx.find_root().obj
     limits = root if isinstance(root, Limits) else Limits()
-    return ReadOptions(parse_input_option(input_shape), skip_unknown, limits)
+    scale = ctx.params.get("scale")
+    return ReadOptions(parse_input_option(input_shape), skip_unknown, limits, scale=scale)
 
 
 def _given(sources: list[str] | None, from_torch: str | None) -> list[str]:
@@ -321,6 +324,7 @@ def shape(
     width: WidthOpt = None,
     color: ColorOpt = True,
     skip_unknown: SkipUnknownOpt = False,
+    scale: ScaleOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Output shape, parameters, MACs and memory of every layer, and the totals."""
@@ -385,6 +389,7 @@ def sizes(
     width: WidthOpt = None,
     color: ColorOpt = True,
     skip_unknown: SkipUnknownOpt = False,
+    scale: ScaleOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Which input sizes a network accepts on each spatial axis: the exact rule and the layers behind it."""
@@ -535,6 +540,7 @@ def receptive_field(
     width: WidthOpt = None,
     color: ColorOpt = True,
     skip_unknown: SkipUnknownOpt = False,
+    scale: ScaleOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Receptive field of every layer (size, effective stride and padding), or one unit's input region."""
@@ -576,6 +582,7 @@ def equiv(
     width: WidthOpt = None,
     color: ColorOpt = True,
     skip_unknown: SkipUnknownOpt = False,
+    scale: ScaleOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Compare two designs: exit 0 when output shape and receptive field agree, 1 when not."""
@@ -607,6 +614,7 @@ def dense(
     width: WidthOpt = None,
     color: ColorOpt = True,
     skip_unknown: SkipUnknownOpt = False,
+    scale: ScaleOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Each convolution's weights against a fully connected layer mapping the same tensors."""
@@ -680,6 +688,7 @@ def memory(
     width: WidthOpt = None,
     color: ColorOpt = True,
     skip_unknown: SkipUnknownOpt = False,
+    scale: ScaleOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Training memory per layer and in total: saved tensors, gradients, optimizer state, peak.
@@ -732,6 +741,7 @@ def convert(
     input: InputOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
     skip_unknown: SkipUnknownOpt = False,
+    scale: ScaleOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Write the cnncalc YAML equivalent of a network (Darknet, ONNX, PyTorch or YAML)."""
@@ -764,6 +774,7 @@ def check(
     from_torch: FromTorchOpt = None,
     input: InputOpt = None,
     skip_unknown: SkipUnknownOpt = False,
+    scale: ScaleOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Validate networks without printing figures: 'ok' per file, or its error; exit 2 if any failed."""

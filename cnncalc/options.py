@@ -105,6 +105,15 @@ SkipUnknownOpt = Annotated[
         help="ONNX: read an unsupported operator as Identity where shape inference shows it keeps the shape.",
     ),
 ]
+ScaleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scale",
+        help="Ultralytics model YAML: the scale of its scales: (n, s, m, l, x; default: from the file "
+        "name, as yolov8n.yaml, else the first listed).",
+        show_default=False,
+    ),
+]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback on errors.")]
 
 
