@@ -114,3 +114,61 @@ def test_live() -> None:
         rows,
         f"live torch {torch_version()}, seed {seed}: rerun with CNNCALC_CONFORMANCE_SEED={seed}",
     )
+
+
+VOCAB_N = 2800
+
+
+def _vocab_disagreement(case: dict[str, Any], expect: dict[str, Any]) -> str | None:
+    """None when cnncalc's shape, parameters and MACs agree with PyTorch's, else what it gave."""
+    from cnncalc.engine.single import layer_figures
+
+    try:
+        shape, params, macs = layer_figures(
+            case["type"],
+            copy.deepcopy(case["args"]),
+            copy.deepcopy(case["kwargs"]),
+            [tuple(x) for x in case["inputs"]],
+        )
+    except CnncalcError as exc:
+        return None if not expect["ok"] else f"raised {type(exc).__name__}: {exc}"
+    except Exception as exc:  # any other exception is a bug, whatever PyTorch did
+        return f"raised non-CnncalcError {type(exc).__name__}: {exc}"
+    got = f"output_shape={list(shape)} params={params} macs={macs}"
+    if not expect["ok"]:
+        return f"accepted: {got}"
+    wrong_macs = expect["macs"] is not None and macs != expect["macs"]
+    if list(shape) != expect["output_shape"] or params != expect["params"] or wrong_macs:
+        return got
+    return None
+
+
+@pytest.mark.torch
+def test_vocabulary_live() -> None:
+    """The tensor, arithmetic and attention kinds against the PyTorch functions and modules they
+    stand for (tests/conformance/vocab.py): shapes, parameters and MACs counted by
+    torch.utils.flop_counter."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pytest.importorskip("torch")
+        from conformance import vocab
+
+        vocab._torch()  # the torchvision stub, before timm imports torchvision
+        pytest.importorskip("timm")
+
+    seed = int(os.environ.get("CNNCALC_CONFORMANCE_SEED", LIVE_SEED))
+    cases = vocab.generate_cases(seed, VOCAB_N)
+    shown: list[str] = []
+    total = 0
+    for index, case in enumerate(cases):
+        expect = vocab.run_torch(case)
+        got = _vocab_disagreement(case, expect)
+        if got is None:
+            continue
+        total += 1
+        if len(shown) < SHOWN:
+            call = f"{case['type']}(*{case['args']}, **{case['kwargs']}) on inputs {case['inputs']}"
+            shown.append(f"#{index} {call}\n      expected: {expect}\n      got:      {got}")
+    if total:
+        header = f"{total} of {len(cases)} vocabulary cases disagree with PyTorch (seed {seed}):"
+        pytest.fail("\n".join([header, *shown]), pytrace=False)
