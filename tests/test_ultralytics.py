@@ -128,7 +128,11 @@ def ultralytics_tasks(torchvision: Any) -> Any:
     return tasks
 
 
-@pytest.mark.parametrize(("name", "scale"), [("yolov8.yaml", "n"), ("yolo11.yaml", "n")])
+# YOLOv8n (the classic head), YOLO12n (area attention) and YOLO26n (end-to-end head, no DFL);
+# YOLO11n's figures are in golden.json
+@pytest.mark.parametrize(
+    ("name", "scale"), [("yolov8.yaml", "n"), ("yolo12.yaml", "n"), ("yolo26.yaml", "n")]
+)
 def test_against_ultralytics(ultralytics_tasks: Any, name: str, scale: str) -> None:
     import contextlib
     import io
