@@ -150,7 +150,7 @@ def head(
             e, xs, kind, nc, ch, reg_max=reg_max, end2end=end2end, legacy=legacy,
             extra=("cv4", max(ch[0] // 4, nk), nk),
         )  # fmt: skip
-    ne = (list(args[1:-3]) + [1])[0]  # OBB
+    ne = (list(args[1:-3]) + [1])[0]  # OBB, and OBB26 (its angle not passed through a sigmoid)
     return detect(
         e,
         xs,

@@ -52,7 +52,7 @@ _BASE: dict[str, Callable[..., int]] = {
 }
 # of those, the ones that take the repeat count as their third argument: repeat_modules
 _REPEAT = {"C2", "C2f", "C3k2", "C3", "C3Ghost", "RepC3", "C2fCIB", "C2PSA", "A2C2f", "C2fPSA", "C3x", "C1"}
-_HEADS = {"Detect", "Segment", "Pose", "OBB", "v10Detect"}
+_HEADS = {"Detect", "Segment", "Pose", "OBB", "OBB26", "v10Detect"}
 # modules parse_model knows that this reader refuses, with why
 _REFUSED = {
     "C2fPSA": "its PSABlock attention needs MatMul and Reshape layers",
@@ -62,8 +62,6 @@ _REFUSED = {
     "RTDETRDecoder": "a deformable-attention decoder (query selection by top-k)",
     "HGStem": "not yet translated (RT-DETR backbone)",
     "HGBlock": "not yet translated (RT-DETR backbone)",
-    "CBLinear": "its outputs are several tensors (a split) that CBFuse resizes to each other",
-    "CBFuse": "it resizes its inputs to the size of the last with F.interpolate",
     "TorchVision": "a torchvision model built by name (read it with the PyTorch reader)",
     "WorldDetect": "text-guided head (needs text embeddings)",
     "YOLOEDetect": "text-guided head (needs text embeddings)",
@@ -71,7 +69,6 @@ _REFUSED = {
     "YOLOESegment26": "text-guided head (needs text embeddings)",
     "Segment26": "its Proto26 semantic branch is unused in eval (parameters kept apart) — not yet translated",
     "Pose26": "its RealNVP flow model is unused in eval — not yet translated",
-    "OBB26": "not yet translated",
     "SemanticSegment": "not yet translated",
     "Depth": "not yet translated",
 }
@@ -157,7 +154,7 @@ def build(
     names = {"nc": nc, "reg_max": reg_max, "end2end": end2end, "kpt_shape": doc.get("kpt_shape", 1.0)}
     names |= {"scale": scaling.scale, "depth": scaling.depth, "width": scaling.width}
     outs: list[int] = []  # each row's output handle
-    chans: list[int] = []
+    chans: list[Any] = []  # a CBLinear row's entry is its list of split sizes
     rows: list[Row] = []
     legacy = True
     head_outputs: list[int] = []
@@ -220,6 +217,16 @@ def build(
             dim = args[0] if args else 1
             x = e.add("Concat", [src(k) for k in froms], path, dim=dim)
             c_out = sum(cin(k) for k in froms)
+        elif m == "CBLinear":  # one convolution whose output is split into c2s (CBFuse picks)
+            c2s = list(args[0])
+            with e.module(path, m):
+                x = modules.cb_linear(e, src(froms[0]), cin(froms[0]), sum(c2s), *args[1:])
+            c_out = c2s
+        elif m == "CBFuse":
+            parts = [(src(k), chans[k], index) for k, index in zip(froms[:-1], args[0])]
+            with e.module(path, m):
+                x = modules.cb_fuse(e, parts, src(froms[-1]))
+            c_out = cin(froms[-1])
         elif m in _HEADS:
             chs = [cin(k) for k in froms]
             full = list(args) + ([chs] if m == "v10Detect" else [reg_max, end2end, chs])

@@ -426,3 +426,32 @@ def resnet_layer(
     for i in range(1, n):
         y = sub(e, f"layer.{i}", "ResNetBlock", resnet_block, y, ex * c2, c2, 1, ex)
     return y
+
+
+def cb_linear(
+    e: Emit, x: int, c1: int, c2: int, k: int = 1, s: int = 1, p: int | None = None, g: int = 1
+) -> int:
+    """CBLinear: one Conv2d with bias to sum(c2s) channels; its ``split(c2s, 1)`` is taken by the
+    CBFuse rows that read it (:func:`cb_fuse`)."""
+    return e.add(
+        "Conv2d",
+        x,
+        "conv",
+        in_channels=c1,
+        out_channels=c2,
+        kernel_size=k,
+        stride=s,
+        padding=_pair(autopad(k, p)),
+        groups=g,
+    )
+
+
+def cb_fuse(e: Emit, parts: Sequence[tuple[int, Sequence[int], int]], last: int) -> int:
+    """CBFuse: piece ``index`` of each CBLinear's split, resized to the last input's size
+    (``F.interpolate(mode="nearest")``), summed with the last input."""
+    size = e.shape(last, "CBFuse")[2:]
+    resized = []
+    for x, c2s, index in parts:
+        piece = e.add("Narrow", x, None, dim=1, start=sum(c2s[:index]), length=c2s[index])
+        resized.append(e.add("Upsample", piece, None, size=list(size), mode="nearest"))
+    return e.add("Add", [*resized, last], None)
