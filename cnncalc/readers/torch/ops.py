@@ -528,6 +528,7 @@ OPS: dict[str, Handler] = {
     "constant_pad_nd": _pad,
     "upsample_nearest2d": _upsample("nearest"),
     "upsample_bilinear2d": _upsample("bilinear"),
+    "upsample_bicubic2d": _upsample("bicubic"),
     "pixel_shuffle": _unary("PixelShuffle", (1, "upscale_factor", "upscale_factor")),
     "pixel_unshuffle": _unary("PixelUnshuffle", (1, "downscale_factor", "downscale_factor")),
     "channel_shuffle": _unary("ChannelShuffle", (1, "groups", "groups")),

@@ -90,6 +90,10 @@ class Walk:
                         run = [n for n in _unit_run(nodes, index, unit[0]) if n in needed]
                         stack = self._stack(node)
                         self._enter(stack[: [key for key, _, _ in stack].index(unit[0])])
+                        while len(run) > 1 and op_name(run[0]) in _PIECE_OPS:
+                            # the export files a split in the caller under the next module's
+                            # call (timm's CSP stages): the pieces are the caller's operators
+                            self._operator(run.pop(0))
                         self._module(unit, run)
                         index = position[run[-1]]
             index += 1
@@ -344,6 +348,9 @@ class Walk:
             )
         self.result.shared_params += sum(self.param_sizes[p] for p in params & self.result.used)
         self.result.used |= params
+
+
+_PIECE_OPS = {"split", "split_with_sizes", "chunk", "unbind", "getitem"}
 
 
 def _live(value: Any) -> bool:
