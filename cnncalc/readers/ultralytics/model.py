@@ -217,6 +217,10 @@ def build(
             dim = args[0] if args else 1
             x = e.add("Concat", [src(k) for k in froms], path, dim=dim)
             c_out = sum(cin(k) for k in froms)
+        elif m == "ResNetLayer":  # its arguments as written: c1, c2, s, is_first, n, e
+            with e.module(path, m):
+                x = modules.resnet_layer(e, src(froms[0]), *args)
+            c_out = args[1] if args[3] else args[1] * 4
         elif m == "CBLinear":  # one convolution whose output is split into c2s (CBFuse picks)
             c2s = list(args[0])
             with e.module(path, m):
