@@ -128,6 +128,16 @@ class Small(nn.Module):
     def forward(self, x):
         x = torch.relu(self.conv(x))
         return self.fc(x.mean((2, 3), keepdim=True).flatten(1))
+
+
+class WithUnused(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        self.head = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+
+    def forward(self, features, mask=None):
+        return self.fc(features)
 """
 
 
@@ -174,3 +184,14 @@ def test_bad_specs(spec: str, message: str) -> None:
     assert result.exit_code == 2
     assert message in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_table_names_input_and_modules_never_called(models: str) -> None:
+    argv = ["shape", "--from-torch", f"{models}:WithUnused", "-i", "2,4", "--width", "100"]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    # head: Linear(2, 3) 2·3 + 3 = 9 and Linear(3, 1) 3 + 1 = 4, one module never called
+    assert result.output.splitlines()[-2:] == [
+        "input: the tensor given to forward's first argument 'features'; other arguments take their defaults",
+        "Not called by forward, not in the totals: 13 params in head (13)",
+    ]
