@@ -15,6 +15,35 @@ NOT_TORCH = {
     "Concat": "Concat(dim=1)",
     "Mul": "Mul()",
     "Narrow": "Narrow(dim, start, length)",
+    # tensor operations and functions (docs: torch.permute, torch.split, F.scaled_dot_product_attention
+    # …), torchvision.ops.StochasticDepth and timm's DropPath and LayerNorm2d
+    "Amax": "Amax(dim=None, keepdim=False)",
+    "Arith": "Arith(op, value=None)",
+    "Chunk": "Chunk(chunks, dim=0, index=0)",
+    "Div": "Div()",
+    "DropPath": "DropPath(drop_prob=0.0, scale_by_keep=True)",
+    "Expand": "Expand(size)",
+    "LayerNorm2d": "LayerNorm2d(num_channels, eps=1e-06, affine=True)",
+    "LearnedAdd": "LearnedAdd(shape)",
+    "LearnedConcat": "LearnedConcat(shape, dim=1, first=True)",
+    "LearnedMul": "LearnedMul(shape)",
+    "MatMul": "MatMul()",
+    "Mean": "Mean(dim=None, keepdim=False)",
+    "Permute": "Permute(dims)",
+    "Repeat": "Repeat(repeats)",
+    "Reshape": "Reshape(shape)",
+    "ScaledDotProductAttention": (
+        "ScaledDotProductAttention(dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False)"
+    ),
+    "Select": "Select(dim, index)",
+    "Slice": "Slice(dim=0, start=None, end=None, step=1)",
+    "Split": "Split(split_size_or_sections, dim=0, index=0)",
+    "Squeeze": "Squeeze(dim=None)",
+    "StochasticDepth": "StochasticDepth(p, mode)",
+    "Sub": "Sub()",
+    "Sum": "Sum(dim=None, keepdim=False)",
+    "Transpose": "Transpose(dim0, dim1)",
+    "Unsqueeze": "Unsqueeze(dim)",
 }
 
 # Arguments that cnncalc infers from the input where torch.nn has no Lazy class to say so.

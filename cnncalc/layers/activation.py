@@ -3,7 +3,7 @@
 from typing import Literal
 
 from cnncalc.errors import GeometryError
-from cnncalc.layers.base import Geometry, Layer, Shape, fmt_shape, nd_kinds
+from cnncalc.layers.base import Geometry, Layer, Shape, fmt_shape, nd_kinds, reduced_space
 
 
 class _Elementwise(Layer, abstract=True):
@@ -180,7 +180,10 @@ class _Softmax(_Elementwise, abstract=True):
 
     def apply(self, x: Shape) -> Geometry:
         _dim_check(x, self.dim)
-        return Geometry(x)
+        # torch/nn/functional.py _get_softmax_dim: without a dim, 0 for 0-, 1- and 3-D inputs, else 1
+        dim = self.dim if self.dim is not None else (0 if len(x) in (0, 1, 3) else 1)
+        # normalising over a position axis mixes the positions along it
+        return Geometry(x, spatial=reduced_space(len(x), [dim % max(len(x), 1)]))
 
 
 class Softmax(_Softmax):

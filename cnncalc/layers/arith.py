@@ -8,9 +8,8 @@ import math
 from typing import ClassVar, Literal
 
 from cnncalc.errors import GeometryError
-from cnncalc.layers.base import Geometry, Layer, Shape, fmt_shape
+from cnncalc.layers.base import Geometry, Layer, Shape, fmt_shape, space
 from cnncalc.layers.merge import _Elementwise, broadcast
-from cnncalc.layers.tensor import space
 
 
 class Sub(_Elementwise):

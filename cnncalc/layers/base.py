@@ -249,6 +249,21 @@ def check_channels(given: int | None, actual: int, name: str, what: str = "chann
     return given
 
 
+def space(rank: int) -> range:
+    """The position axes of a tensor of ``rank``: (N, C, *spatial) by PyTorch's convention, the
+    last axis of a tensor of rank 2 or less (features, or the length of an unbatched (C, L))."""
+    return range(2, rank) if rank >= 3 else range(1, rank)
+
+
+def reduced_space(rank: int, dims: Iterable[int]) -> Spatial:
+    """The map of a layer that mixes the axes ``dims`` (a reduction, a softmax, a norm): global
+    over all position axes, identity over none, unknown over some."""
+    axes, reduced = set(space(rank)), set(dims)
+    if not axes & reduced:
+        return "identity"
+    return "global" if axes <= reduced else "unknown"
+
+
 def sliding_back(
     sizes: Shape,
     kernel: tuple[int, ...],

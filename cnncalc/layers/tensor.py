@@ -12,14 +12,11 @@ import warnings
 from collections.abc import Iterable
 from typing import Literal
 
+from pydantic import Field
+
 from cnncalc.errors import GeometryError
-from cnncalc.layers.base import Geometry, Layer, Shape, Spatial, Window, fmt_shape
+from cnncalc.layers.base import Geometry, Layer, Shape, Spatial, Window, fmt_shape, reduced_space, space
 from cnncalc.layers.reshape import _axis
-
-
-def space(rank: int) -> range:
-    """The position axes of a tensor of ``rank`` by PyTorch's (N, C, *spatial) convention."""
-    return range(2, rank) if rank >= 3 else range(1, rank)
 
 
 def kept_in_place(x: Shape, out: Shape, moved: Iterable[int]) -> Spatial:
@@ -28,14 +25,6 @@ def kept_in_place(x: Shape, out: Shape, moved: Iterable[int]) -> Spatial:
     if len(x) == len(out) and all(a not in touched and x[a] == out[a] for a in space(len(x))):
         return "identity"
     return "unknown"
-
-
-def reduced_space(rank: int, dims: Iterable[int]) -> Spatial:
-    """A map that mixes the axes ``dims``: global over all position axes, identity over none."""
-    axes, reduced = set(space(rank)), set(dims)
-    if not axes & reduced:
-        return "identity"
-    return "global" if axes <= reduced else "unknown"
 
 
 def _dims(value: int | tuple[int, ...], rank: int, name: str = "dim") -> tuple[int, ...]:
@@ -58,7 +47,8 @@ with warnings.catch_warnings():
     class Permute(Layer):
         """``x.permute(dims)``: the axes in a new order (one entry per axis)."""
 
-        dims: tuple[int, ...]  # type: ignore[misc, assignment]  # torch's name; see above
+        # required (Field()): without it pydantic would take Layer's class-level 0 as a default
+        dims: tuple[int, ...] = Field()  # type: ignore[misc, assignment]  # torch's name; see above
 
         def apply(self, x: Shape) -> Geometry:
             if len(self.dims) != len(x):

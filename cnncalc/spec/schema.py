@@ -52,7 +52,10 @@ def _layer_schema(cls: Any) -> dict[str, Any]:
     model = cls.model_json_schema()
     properties: dict[str, Any] = {
         "type": {
-            "enum": sorted({cls.kind, cls.kind.lower()} | ({cls.lazy_alias} if cls.lazy_alias else set())),
+            "enum": sorted(
+                {cls.kind, cls.kind.lower(), *cls.aliases, *(a.lower() for a in cls.aliases)}
+                | ({cls.lazy_alias} if cls.lazy_alias else set())
+            ),
             "description": "torch.nn class name (case-insensitive)",
         },
         "name": {"type": "string", "description": "unique layer name"},
