@@ -341,6 +341,13 @@ class Walk:
         or a module called twice) is counted once in the totals."""
         counted = 0 if layer.is_merge and len(shapes) > 1 else layer.apply(shapes[0]).params
         reads = sum(self.param_sizes[p] for p in params)
+        if counted != reads and layer.kind.startswith("Learned"):
+            raise SpecError(
+                f"{where}: a tensor of {counted:,} elements computed from {reads:,} parameters "
+                f"({', '.join(sorted(params))}, gathered or tiled: a relative position bias) has no "
+                "cnncalc layer",
+                self.where,
+            )
         if counted != reads:
             raise SpecError(
                 f"{where}: cnncalc's {layer.kind} counts {counted:,} parameters, the module reads {reads:,}",
