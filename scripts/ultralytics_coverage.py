@@ -119,7 +119,10 @@ def ours(path: Path, scale: str) -> dict[str, Any]:
     except CnncalcError as exc:
         return {"refused": str(exc)}
     shapes = [list(report.layers[i].output_shape) for i in net.output_nodes]
-    return {"params": report.totals.params, "macs": report.totals.macs, "shapes": shapes}
+    # parameters of training-only branches (YOLO26's semseg, sigma heads, flow model) are
+    # reported apart from the totals; Ultralytics' count includes them
+    params = report.totals.params + (report.totals.unused_params or 0)
+    return {"params": params, "macs": report.totals.macs, "shapes": shapes}
 
 
 def scales_of(path: Path) -> list[str]:

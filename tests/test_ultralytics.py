@@ -33,7 +33,7 @@ def figures(path: Path | str, scale: str = "") -> dict[str, Any]:
     net = read.network
     report = analyze(net)
     return {
-        "params": report.totals.params,
+        "params": report.totals.params + (report.totals.unused_params or 0),
         "macs": report.totals.macs,
         "shapes": [list(report.layers[i].output_shape) for i in net.output_nodes],
         "name": net.name,

@@ -10,6 +10,7 @@ input channels (``ch``, default 3) and size (default 640) by ``--input``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import PurePath
 from typing import Any
@@ -72,9 +73,12 @@ def read(source: Source, options: ReadOptions) -> Read:
     stem = PurePath(file).stem if file != "<stdin>" else "model"
     name = stem if guess_scale(stem) or not scaling.scale else _scaled_name(stem, scaling.scale)
     builder = NetworkBuilder(shape, name=name, source=file, limits=options.limits)
-    rows, outputs = build(doc, builder, scaling, nc, shape[1], file)
+    rows, outputs, unused = build(doc, builder, scaling, nc, shape[1], file)
     builder.output(*outputs)
-    return Read(builder.build(), {"ultralytics": {"scale": scaling.scale, "rows": rows}})
+    network = builder.build()
+    if unused:  # training-only branches: their parameters apart from the totals, as PyTorch's reader does
+        network = dataclasses.replace(network, unused=tuple(unused))
+    return Read(network, {"ultralytics": {"scale": scaling.scale, "rows": rows}})
 
 
 def _scaled_name(stem: str, scale: str) -> str:

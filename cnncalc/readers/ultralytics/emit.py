@@ -29,6 +29,8 @@ class Emit:
     # the output shape of every layer added so far (None where it cannot be inferred here: the
     # analysis reports that layer with its place): attention modules reshape to their input's size
     shapes: dict[int, Shape | None] = field(default_factory=dict)
+    # modules the eval forward never calls (training-only branches), with their parameters
+    unused: list[tuple[str, int]] = field(default_factory=list)
 
     def add(
         self,

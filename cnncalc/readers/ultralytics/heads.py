@@ -15,7 +15,7 @@ outputs beside the answer), but the decoded answer comes from the one-to-many br
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cnncalc.readers.ultralytics.emit import Emit
@@ -83,13 +83,13 @@ def detect(
     reg_max: int = 16,
     end2end: bool = False,
     legacy: bool = False,
-    extra: tuple[str, int, int] | None = None,
+    extra: Callable[[str], int] | None = None,
 ) -> list[int]:
     """Detect and its task heads: the outputs (the decoded eval tensor, and the one-to-one
     branches' tensors beside it when the head is end-to-end).
 
-    ``extra`` is the task branch (cv4) of Segment, Pose and OBB: its name, hidden and output
-    channels; its flattened output is concatenated after the scores."""
+    ``extra`` builds the task branch (cv4) of Segment, Pose and OBB for a head's prefix (``""``
+    or ``"one2one_"``): its flattened output is concatenated after the scores."""
     c2 = max(16, ch[0] // 4, reg_max * 4)
     c3 = max(ch[0], min(nc, 100))
     light = "v10" if kind == "v10Detect" else None if legacy else "dw"
@@ -102,14 +102,12 @@ def detect(
         if not many:  # the one-to-one head answers only once end2end is switched on
             others.extend([boxes, scores])
             if extra is not None:
-                name, mid, out = extra
-                others.append(_levels(e, prefix + name, xs, ch, mid, out, None))
+                others.append(extra(prefix))
             continue
         pieces = [dfl(e, boxes, reg_max) if reg_max > 1 else boxes]
         pieces.append(e.add("Sigmoid", scores, None))
         if extra is not None:
-            name, mid, out = extra
-            task = _levels(e, prefix + name, xs, ch, mid, out, None)
+            task = extra(prefix)
             pieces.append(e.add("Sigmoid", task, None) if kind == "OBB" else task)
         answers.append(e.add("Concat", pieces, prefix + "y", dim=1))
     return answers + others
@@ -125,6 +123,15 @@ def proto(e: Emit, x: int, c1: int, c_: int = 256, c2: int = 32) -> int:
     return c(e, "cv3", y, c_, c2)
 
 
+def _cv4(e: Emit, xs: Sequence[int], ch: Sequence[int], mid: int, out: int) -> Callable[[str], int]:
+    return lambda prefix: _levels(e, prefix + "cv4", xs, ch, mid, out, None)
+
+
+def conv_params(c1: int, c2: int, k: int, g: int = 1) -> int:
+    """Parameters of an Ultralytics Conv: the Conv2d's weights and the BatchNorm's two vectors."""
+    return c1 // g * c2 * k * k + 2 * c2
+
+
 def head(
     e: Emit, kind: str, xs: Sequence[int], ch: Sequence[int], args: list[Any], legacy: bool
 ) -> list[int]:
@@ -134,34 +141,71 @@ def head(
         return detect(e, xs, kind, args[0], ch, end2end=True, legacy=legacy)
     nc = args[0]
     reg_max, end2end = args[-3], bool(args[-2])
+    task = list(args[1:-3])
+    common: dict[str, Any] = {"reg_max": reg_max, "end2end": end2end, "legacy": legacy}
     if kind == "Detect":
-        return detect(e, xs, kind, nc, ch, reg_max=reg_max, end2end=end2end, legacy=legacy)
-    if kind == "Segment":
-        nm, npr = (list(args[1:-3]) + [32, 256])[:2]
-        out = detect(
-            e, xs, kind, nc, ch, reg_max=reg_max, end2end=end2end, legacy=legacy,
-            extra=("cv4", max(ch[0] // 4, nm), nm),
-        )  # fmt: skip
-        return out + [sub(e, "proto", "Proto", proto, xs[0], ch[0], npr, nm)]
+        return detect(e, xs, kind, nc, ch, **common)
+    if kind in ("Segment", "Segment26"):
+        nm, npr = (task + [32, 256])[:2]
+        out = detect(e, xs, kind, nc, ch, extra=_cv4(e, xs, ch, max(ch[0] // 4, nm), nm), **common)
+        # eval returns ((y, proto), preds): the prototypes second, before the one-to-one tensors
+        if kind == "Segment":
+            return [out[0], sub(e, "proto", "Proto", proto, xs[0], ch[0], npr, nm), *out[1:]]
+        with e.module("proto", "Proto26"):
+            return [out[0], proto26(e, xs, ch, npr, nm, nc), *out[1:]]
     if kind == "Pose":
-        kpt = (list(args[1:-3]) + [(17, 3)])[0]
+        kpt = (task + [(17, 3)])[0]
         nk = kpt[0] * kpt[1]
-        return detect(
-            e, xs, kind, nc, ch, reg_max=reg_max, end2end=end2end, legacy=legacy,
-            extra=("cv4", max(ch[0] // 4, nk), nk),
-        )  # fmt: skip
-    ne = (list(args[1:-3]) + [1])[0]  # OBB, and OBB26 (its angle not passed through a sigmoid)
-    return detect(
-        e,
-        xs,
-        kind,
-        nc,
-        ch,
-        reg_max=reg_max,
-        end2end=end2end,
-        legacy=legacy,
-        extra=("cv4", max(ch[0] // 4, ne), ne),
-    )
+        return detect(e, xs, kind, nc, ch, extra=_cv4(e, xs, ch, max(ch[0] // 4, nk), nk), **common)
+    if kind == "Pose26":
+        return pose26(e, xs, ch, nc, (task + [(17, 3)])[0], common)
+    ne = (task + [1])[0]  # OBB, and OBB26 (its angle not passed through a sigmoid)
+    return detect(e, xs, kind, nc, ch, extra=_cv4(e, xs, ch, max(ch[0] // 4, ne), ne), **common)
+
+
+def proto26(e: Emit, xs: Sequence[int], ch: Sequence[int], c_: int, c2: int, nc: int) -> int:
+    """Proto26: the coarser levels refined by 1×1 Convs to ch[0] channels, upsampled (nearest,
+    ×2, ×4) and added to the finest; a 3×3 feat_fuse Conv; then Proto's layers. Its semseg
+    branch runs only in training: its parameters are reported as unused."""
+    feat = xs[0]
+    for i, (x, c1) in enumerate(zip(xs[1:], ch[1:])):
+        up = c(e, f"feat_refine.{i}", x, c1, ch[0], 1)
+        up = e.add("Upsample", up, None, scale_factor=float(2 ** (i + 1)), mode="nearest")
+        feat = e.add("Add", [feat, up], None)
+    y = proto(e, c(e, "feat_fuse", feat, ch[0], c_, 3), c_, c_, c2)
+    semseg = conv_params(ch[0], c_, 3) + conv_params(c_, c_, 3) + c_ * nc + nc
+    e.unused.append((e.builder.path("semseg"), semseg))
+    return y
+
+
+# RealNVP (ultralytics/nn/modules/block.py): 12 coupling nets of Linear(2, 64), Linear(64, 64),
+# Linear(64, 2), with biases
+REALNVP_PARAMS = 12 * ((2 * 64 + 64) + (64 * 64 + 64) + (64 * 2 + 2))
+
+
+def pose26(
+    e: Emit, xs: Sequence[int], ch: Sequence[int], nc: int, kpt: Sequence[int], common: dict[str, Any]
+) -> list[int]:
+    """Pose26: per level two 3×3 Convs (cv4) then a 1×1 Conv2d to the key points (cv4_kpts).
+    Its sigma convolutions (cv4_sigma) and its RealNVP flow model serve the training loss only:
+    their parameters are reported as unused."""
+    nk = kpt[0] * kpt[1]
+    c4 = max(ch[0] // 4, kpt[0] * (kpt[1] + 2))
+
+    def kpts(prefix: str) -> int:
+        flat = []
+        for i, (x, c1) in enumerate(zip(xs, ch)):
+            with e.module(f"{prefix}cv4.{i}", "Sequential"):
+                y = c(e, "1", c(e, "0", x, c1, c4, 3), c4, c4, 3)
+            y = e.add("Conv2d", y, f"{prefix}cv4_kpts.{i}", in_channels=c4, out_channels=nk, kernel_size=1)
+            flat.append(e.add("Flatten", y, None, start_dim=2))
+        sigma = len(xs) * (c4 * kpt[0] * 2 + kpt[0] * 2)
+        e.unused.append((e.builder.path(f"{prefix}cv4_sigma"), sigma))
+        return e.add("Concat", flat, f"{prefix}kpts_cat", dim=2) if len(flat) > 1 else flat[0]
+
+    out = detect(e, xs, "Pose26", nc, ch, extra=kpts, **common)
+    e.unused.append((e.builder.path("flow_model"), REALNVP_PARAMS))
+    return out
 
 
 def classify(

@@ -52,7 +52,7 @@ _BASE: dict[str, Callable[..., int]] = {
 }
 # of those, the ones that take the repeat count as their third argument: repeat_modules
 _REPEAT = {"C2", "C2f", "C3k2", "C3", "C3Ghost", "RepC3", "C2fCIB", "C2PSA", "A2C2f", "C2fPSA", "C3x", "C1"}
-_HEADS = {"Detect", "Segment", "Pose", "OBB", "OBB26", "v10Detect"}
+_HEADS = {"Detect", "Segment", "Segment26", "Pose", "Pose26", "OBB", "OBB26", "v10Detect"}
 # modules parse_model knows that this reader refuses, with why
 _REFUSED = {
     "C2fPSA": "its PSABlock attention needs MatMul and Reshape layers",
@@ -67,8 +67,6 @@ _REFUSED = {
     "YOLOEDetect": "text-guided head (needs text embeddings)",
     "YOLOESegment": "text-guided head (needs text embeddings)",
     "YOLOESegment26": "text-guided head (needs text embeddings)",
-    "Segment26": "its Proto26 semantic branch is unused in eval (parameters kept apart) — not yet translated",
-    "Pose26": "its RealNVP flow model is unused in eval — not yet translated",
     "SemanticSegment": "not yet translated",
     "Depth": "not yet translated",
 }
@@ -141,8 +139,9 @@ def _resolve(value: Any, names: Mapping[str, Any]) -> Any:
 
 def build(
     doc: Any, builder: NetworkBuilder, scaling: Scaling, nc: int, ch: int, file: str
-) -> tuple[list[Row], list[int]]:
-    """Add the model's layers to ``builder``; the summary rows and the output handles."""
+) -> tuple[list[Row], list[int], list[tuple[str, int]]]:
+    """Add the model's layers to ``builder``; the summary rows, the output handles and the
+    modules the eval forward never calls (with their parameters)."""
     act = doc.get("activation")
     default_act: Act = ("SiLU", {})
     if act is not None:
@@ -159,6 +158,7 @@ def build(
     legacy = True
     head_outputs: list[int] = []
     shapes: dict[int, Any] = {NETWORK_INPUT: tuple(builder.input_shape)}
+    unused: list[tuple[str, int]] = []
     entries = [("backbone", j, r) for j, r in enumerate(doc.get("backbone") or [])]
     entries += [("head", j, r) for j, r in enumerate(doc.get("head") or [])]
     for i, (key, j, raw) in enumerate(entries):
@@ -168,7 +168,7 @@ def build(
         f, n, m, args = raw
         m = str(m)
         args = [_resolve(a, names) for a in (args or [])]
-        e = Emit(builder, where, f"row {i} ({m})", default_act, shapes)
+        e = Emit(builder, where, f"row {i} ({m})", default_act, shapes, unused)
 
         froms = list(f) if isinstance(f, list) else [f]
         for k in froms:  # parse_model indexes its list of earlier rows; row 0 reads the image
@@ -234,7 +234,7 @@ def build(
         elif m in _HEADS:
             chs = [cin(k) for k in froms]
             full = list(args) + ([chs] if m == "v10Detect" else [reg_max, end2end, chs])
-            if m == "Segment":
+            if m in ("Segment", "Segment26"):
                 full[2] = make_divisible(min(full[2], scaling.max_channels) * scaling.width, 8)
             with e.module(path, m):
                 got = heads.head(e, m, [src(k) for k in froms], chs, full, legacy)
@@ -252,4 +252,4 @@ def build(
         chans.append(c_out)
         rows.append(Row(i, f, n_, m, args, c_out))
     last = outs[-1] if outs else NETWORK_INPUT
-    return rows, head_outputs or [last]
+    return rows, head_outputs or [last], unused
