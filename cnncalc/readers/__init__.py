@@ -185,12 +185,21 @@ def reader_for(source: Source) -> ReaderInfo:
     """The reader of a source: by suffix, as a PyTorch reference, or by its first bytes."""
     lower = source.name.lower()
     for info in READERS:
-        if lower.endswith(info.suffixes) and (info.suffix_claims or info.sniff(source.data())):
+        if lower.endswith(info.suffixes) and (info.suffix_claims or _sniffed(info, source)):
             return info
     if _TORCH_SPEC.match(source.name) and not Path(source.name).exists():
         return by_name("torch")
     head = source.data()[:4096]
     return next(info for info in READERS if info.sniff(head))
+
+
+def _sniffed(info: ReaderInfo, source: Source) -> bool:
+    """Whether the bytes are ``info``'s format; a source that cannot be read is left to the reader
+    that claims its suffix outright, which says why."""
+    try:
+        return info.sniff(source.data())
+    except SourceError:
+        return False
 
 
 def read(source: str | Source, options: ReadOptions | None = None, *, format: str | None = None) -> Read:
