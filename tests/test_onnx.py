@@ -452,7 +452,7 @@ def test_activations_pad_and_constant_operands(tmp_path: Path) -> None:
     assert rows(report) == [
         ("relu6", "ReLU6", (1, 3, 5, 5), 0),
         ("leaky", "LeakyReLU", (1, 3, 5, 5), 0),
-        ("scale", "Identity", (1, 3, 5, 5), 0),
+        ("scale", "LearnedMul", (1, 3, 5, 5), 3),  # a stored (3, 1, 1) tensor: 3 parameters
         ("reflect", "ReflectionPad2d", (1, 3, 9, 11), 0),
         ("prelu", "PReLU", (1, 3, 9, 11), 3),
         ("hswish", "Hardswish", (1, 3, 9, 11), 0),
@@ -486,25 +486,30 @@ def test_geometry_errors_name_the_node(tmp_path: Path) -> None:
     )
 
 
-def test_unsupported_transpose_is_refused_clearly(tmp_path: Path) -> None:
+def test_transpose_is_permute_unless_only_size_1_axes_move(tmp_path: Path) -> None:
     nodes = [
         helper.make_node("Transpose", ["x"], ["t"], "nchw_to_nhwc", perm=[0, 2, 3, 1]),
         helper.make_node("Transpose", ["t"], ["y"], "back", perm=[0, 3, 1, 2]),
     ]
-    path = save(make_model(nodes, {}, [1, 3, 4, 4]), tmp_path)
-    with pytest.raises(SpecError) as info:
-        read_onnx(path, None)
-    assert str(info.value) == (
-        f"{path}#node0:Transpose:nchw_to_nhwc:1:1: Transpose with perm [0, 2, 3, 1] on (1, 3, 4, 4) is "
-        f"not supported: cnncalc has no permute layer (only a permutation that keeps every axis "
-        f"larger than 1 in place is read)"
-    )
+    # spec Transpose: output axis i is input axis perm[i]
+    assert rows(read(make_model(nodes, {}, [1, 3, 4, 5]), tmp_path)) == [
+        ("nchw_to_nhwc", "Permute", (1, 4, 5, 3), 0),
+        ("back", "Permute", (1, 3, 4, 5), 0),
+    ]
     # moving only axes of size 1 is a reshape
     trivial = helper.make_node("Transpose", ["x"], ["y"], "swap", perm=[1, 0, 2, 3])
     assert rows(read(make_model([trivial], {}, [1, 3, 4, 4]), tmp_path)) == [
         ("swap_flatten", "Flatten", (3, 4, 4), 0),
         ("swap", "Unflatten", (3, 1, 4, 4), 0),
     ]
+    bad = helper.make_node("Transpose", ["x"], ["y"], "bad", perm=[0, 1, 1, 3])
+    path = save(make_model([bad], {}, [1, 3, 4, 4]), tmp_path)
+    with pytest.raises(SpecError) as info:
+        read_onnx(path, None)
+    assert (
+        str(info.value)
+        == f"{path}#node0:Transpose:bad:1:1: Transpose perm [0, 1, 1, 3] is not a permutation of 4 axes"
+    )
 
 
 def _random_window_model(rng: random.Random) -> tuple[Any, tuple[int, ...]]:
@@ -574,7 +579,7 @@ def cos_model() -> Any:
     nodes = [
         helper.make_node("Relu", ["x"], ["r"], "relu"),
         helper.make_node("Cos", ["r"], ["c"], "cos_node"),
-        helper.make_node("ReduceMean", ["c"], ["y"], "mean", keepdims=0),
+        helper.make_node("ArgMax", ["c"], ["y"], "argmax", keepdims=0),
     ]
     return make_model(nodes, {}, [1, 3, 4, 4])
 
@@ -603,10 +608,10 @@ def test_skip_unknown_only_where_shape_inference_proves_the_shape(tmp_path: Path
     path = save(cos_model(), tmp_path)
     with pytest.raises(SpecError) as info:
         read_onnx(path, None, skip_unknown=True)
-    # Cos keeps the shape and passes; ReduceMean without keepdims drops axes and does not
+    # Cos keeps the shape and passes; ArgMax (int64 out of a float-typed output) has no shape to prove
     assert str(info.value) == (
-        f"{path}#node2:ReduceMean:mean:1:1: unsupported ONNX operator ReduceMean (node 'mean') cannot "
-        f"pass as Identity: its input is (1, 3, 4, 4) and shape inference gives ()"
+        f"{path}#node2:ArgMax:argmax:1:1: unsupported ONNX operator ArgMax (node 'argmax') cannot "
+        f"pass as Identity: its input is (1, 3, 4, 4) and shape inference gives no static shape"
     )
     nodes = [
         helper.make_node("Relu", ["x"], ["r"], "relu"),

@@ -39,12 +39,15 @@ class Value(NamedTuple):
 @dataclass(frozen=True)
 class Output:
     """A handler's result when there is more to say than the value: ``checked`` is False where
-    ONNX's shape inference is not the judge of the shape; ``fuses`` is the index of a later node
-    read as part of this one (the bias Add after a MatMul)."""
+    ONNX's shape inference is not the judge of the shape; ``fuses`` are the indices of later
+    nodes read as part of this one (the bias Add after a MatMul, the rest of an Erf GELU), whose
+    outputs are this value; ``more`` are the values of the node's other outputs, by tensor
+    name (the pieces of a Split)."""
 
     value: Value
     checked: bool = True
-    fuses: int | None = None
+    fuses: tuple[int, ...] = ()
+    more: tuple[tuple[str, Value], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,14 @@ class Ctx:
         if value is None:
             raise self.error(f"{self.op} needs its {what} (input {k})")
         return value
+
+    def sole_reader(self, tensor: str) -> int | None:
+        """The node that alone reads ``tensor`` (its index), when the graph does not also output
+        it: such a node can be read as part of the one that makes the tensor."""
+        readers = self.model.consumers.get(tensor, ())
+        if len(readers) != 1 or tensor in self.model.outputs:
+            return None
+        return readers[0]
 
     # ---- attributes --------------------------------------------------------------------------
 

@@ -61,7 +61,7 @@ def translate(proto: onnx.ModelProto, path: str, options: ReadOptions) -> Networ
     fused: dict[int, Value] = {}  # a node read as part of an earlier one -> that one's output
     for i in order:
         node = nodes[i]
-        if i in fused:  # an Add already read as the bias of the Linear before it
+        if i in fused:  # read as part of an earlier node (a Linear's bias Add, a GELU's Erf)
             values[node.output[0]] = fused[i]
             continue
         inputs = [t for t in node.input if t]
@@ -84,9 +84,11 @@ def translate(proto: onnx.ModelProto, path: str, options: ReadOptions) -> Networ
             # infinite scale) that the handler's arithmetic met before a check named it
             raise SpecError(f"cannot read {node.op_type}: {shown(str(exc))}", ctx.where) from None
         out = result if isinstance(result, Output) else Output(result)
-        values[node.output[0]] = _checked(ctx, out)
-        if out.fuses is not None:
-            fused[out.fuses] = out.value
+        values[node.output[0]] = _checked(ctx, out, node.output[0], out.value)
+        for tensor, value in out.more:
+            values[tensor] = _checked(ctx, out, tensor, value)
+        for later in out.fuses:
+            fused[later] = out.value
     builder.output(*[Ref(name, where, "outputs:") for name in _outputs(graph, values, consts, layers, where)])
     return builder.build()
 
@@ -224,16 +226,16 @@ def _unknown(ctx: Ctx) -> Value:
     return ctx.emit("Identity", {}, [x])
 
 
-def _checked(ctx: Ctx, out: Output) -> Value:
-    """The node's output, checked against ONNX shape inference where it knows the shape."""
-    want = ctx.model.inferred.get(ctx.node.output[0])
-    got = out.value.shape
+def _checked(ctx: Ctx, out: Output, tensor: str, value: Value) -> Value:
+    """One output of the node, checked against ONNX shape inference where it knows the shape."""
+    want = ctx.model.inferred.get(tensor)
+    got = value.shape
     if out.checked and want is not None and None not in want and want != got:
         raise ctx.error(
             f"cnncalc reads this {ctx.op} as giving {fmt_shape(got)}, but ONNX shape inference "
             f"gives {_known(want)} (see {SPEC}onnx__{ctx.op}.html)"
         )
-    return out.value
+    return value
 
 
 def _outputs(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cnncalc.readers.onnx.context import Ctx, Output, Value
-from cnncalc.readers.onnx.handlers import dense, elementwise, tensor, window
+from cnncalc.readers.onnx.handlers import dense, elementwise, reduce, select, tensor, window
 
 Handler = Callable[[Ctx], Value | Output]
 
@@ -39,6 +39,13 @@ SUPPORTED_OPS: dict[str, Handler] = {
     "Squeeze": tensor.squeeze,
     "Unsqueeze": tensor.squeeze,
     "Transpose": tensor.transpose,
+    "Expand": tensor.expand,
+    "Slice": select.slice_,
+    "Split": select.split,
+    "Gather": select.gather,
+    **dict.fromkeys(reduce.REDUCTIONS, reduce.reduce),
+    **dict.fromkeys(elementwise.UNARY, elementwise.unary),
+    "Pow": elementwise.power,
     "Concat": tensor.concat,
     "Pad": tensor.pad,
     "Resize": tensor.resize,
@@ -48,9 +55,4 @@ SUPPORTED_OPS: dict[str, Handler] = {
 }
 
 # Unsupported operators with a better way out than --skip-unknown alone.
-HINTS = {
-    "Erf": (
-        "PyTorch exports GELU as Div, Erf, Add, Mul before opset 20; export with opset_version=20 "
-        "for a Gelu node, or pass --skip-unknown"
-    ),
-}
+HINTS: dict[str, str] = {}

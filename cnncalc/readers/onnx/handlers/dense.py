@@ -30,27 +30,28 @@ def gemm(ctx: Ctx) -> Value:
 
 
 def matmul(ctx: Ctx) -> Output:
-    """spec MatMul (numpy.matmul) with a constant 2D right operand: Linear without bias, or
-    with the bias of an Add that is its only reader (how PyTorch exports Linear on 3D input)."""
+    """spec MatMul (numpy.matmul): of two computed tensors, MatMul (torch.matmul); with a
+    constant 2D right operand, Linear without bias, or with the bias of an Add that is its only
+    reader (how PyTorch exports Linear on 3D input)."""
     if ctx.node.input[0] in ctx.consts:
         raise ctx.error("MatMul with a constant left operand has no Linear equivalent")
     x = ctx.dyn()
-    if ctx.node.input[1] in ctx.values:
-        raise ctx.error("MatMul of two computed tensors (as in attention) has no layer in cnncalc")
+    if ctx.node.input[1] in ctx.values:  # attention's q·kᵀ and attn·v: torch.matmul
+        return Output(ctx.emit("MatMul", {}, [x, ctx.dyn(1)]))
     w = ctx.need(1, "weight")
     if w.ndim != 2:
         raise ctx.error(f"MatMul weight must be 2D for a Linear layer, got {fmt_shape(w.shape)}")
     k, m = int(w.shape[0]), int(w.shape[1])
     out = ctx.node.output[0]
-    readers = ctx.model.consumers.get(out, ())
-    add = ctx.model.nodes[readers[0]] if len(readers) == 1 and out not in ctx.model.outputs else None
+    reader = ctx.sole_reader(out)
+    add = None if reader is None else ctx.model.nodes[reader]
     bias = False
     if add is not None and add.op_type == "Add" and len(add.input) == 2:
         other = add.input[1] if add.input[0] == out else add.input[0]
         value = ctx.consts.get(other)
         bias = value is not None and tuple(value.shape) == (m,)
     y = ctx.emit("Linear", {"in_features": k, "out_features": m, "bias": bias}, [x])
-    return Output(y, fuses=readers[0] if bias else None)
+    return Output(y, fuses=(reader,) if bias and reader is not None else ())
 
 
 def batch_norm(ctx: Ctx) -> Value:

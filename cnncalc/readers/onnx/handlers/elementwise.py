@@ -1,5 +1,6 @@
-"""Element-wise operators: activations, Softmax, Clip, PRelu, Dropout and the arithmetic of
-Add, Sub, Mul and Div — none changes a shape except by broadcasting."""
+"""Element-wise operators: activations, Softmax, Clip, PRelu, Dropout, the arithmetic of Add,
+Sub, Mul, Div and Pow, and the functions of one tensor (Sqrt, Exp, Erf, ...) — none changes a
+shape except by broadcasting."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import math
 from typing import Any
 
 from cnncalc.layers.base import fmt_shape
-from cnncalc.readers.onnx.context import Ctx, Value, f32
+from cnncalc.readers.onnx.context import Ctx, Output, Value, f32
+from cnncalc.readers.onnx.handlers import patterns
 
 # Element-wise operators with no arguments that matter: ONNX name -> torch.nn class.
 PLAIN = {
@@ -104,17 +106,49 @@ def prelu(ctx: Ctx) -> Value:
     return ctx.emit("PReLU", {"num_parameters": count}, [x])
 
 
-def arithmetic(ctx: Ctx) -> Value:
-    """spec Add/Sub/Mul/Div. Two computed operands merge (Sub as Add and Div as Mul: the same
-    broadcasting, no parameters and no MACs). A constant operand — a per-channel scale or
-    shift, a normalisation — is an Identity: ONNX cannot tell a learnt nn.Parameter from a
-    constant buffer, so it is not counted as a parameter; it must not change the shape."""
+# Element-wise functions of one tensor: ONNX name -> Arith op (and its constant, if any).
+UNARY: dict[str, tuple[str, float | None]] = {
+    "Neg": ("neg", None),
+    "Abs": ("abs", None),
+    "Sqrt": ("sqrt", None),
+    "Exp": ("exp", None),
+    "Log": ("log", None),
+    "Erf": ("erf", None),
+    "Reciprocal": ("reciprocal", None),
+}
+
+
+def unary(ctx: Ctx) -> Value:
+    """spec Neg, Abs, Sqrt, Exp, Log, Erf, Reciprocal: element-wise, shape kept."""
+    op, value = UNARY[ctx.op]
+    return ctx.emit("Arith", {"op": op, "value": value}, [ctx.dyn()])
+
+
+def power(ctx: Ctx) -> Value:
+    """spec Pow with a one-element constant exponent: x ** c."""
+    x = ctx.dyn()
+    exponent = ctx.need(1, "exponent")
+    if exponent.size != 1:
+        raise ctx.error(f"Pow with an exponent of shape {fmt_shape(exponent.shape)}: only one value is read")
+    return ctx.emit("Arith", {"op": "pow", "value": number(exponent)}, [x])
+
+
+def arithmetic(ctx: Ctx) -> Value | Output:
+    """spec Add/Sub/Mul/Div. Two computed operands merge (broadcast as PyTorch does, no
+    parameters and no MACs). A Div by √2 that starts the exporter's GELU is that GELU. A
+    one-element constant operand is element-wise arithmetic (Arith). A larger constant — a
+    layer-scale gamma, a position embedding, the weight and bias torch's GroupNorm export
+    applies after InstanceNormalization — is a stored tensor, read as LearnedAdd (Add, Sub) or
+    LearnedMul (Mul, Div) with its elements as parameters: ONNX cannot tell a learnt
+    nn.Parameter from a constant buffer, and a tensor stored in the file is counted. It must
+    not change the computed operand's shape."""
     import numpy as np
 
+    if ctx.op == "Div" and (gelu := patterns.erf_gelu(ctx)) is not None:
+        return gelu
     dynamic = [t for t in ctx.node.input if t in ctx.values]
     if len(dynamic) == 2:
-        kind = "Add" if ctx.op in ("Add", "Sub") else "Mul"
-        return ctx.emit(kind, {}, [ctx.dyn(0), ctx.dyn(1)])
+        return ctx.emit(ctx.op, {}, [ctx.dyn(0), ctx.dyn(1)])
     k = 0 if ctx.node.input[0] in ctx.values else 1
     x = ctx.dyn(k)
     other = ctx.need(1 - k, "other operand")
@@ -129,4 +163,18 @@ def arithmetic(ctx: Ctx) -> Value:
             f"{ctx.op} with a constant of shape {fmt_shape(other.shape)} turns {fmt_shape(x.shape)} "
             f"into {fmt_shape(out)}"
         )
-    return ctx.emit("Identity", {}, [x])
+    if other.size == 1:
+        op = ctx.op.lower() if k == 0 or ctx.op in ("Add", "Mul") else "r" + ctx.op.lower()
+        return ctx.emit("Arith", {"op": op, "value": number(other)}, [x])
+    kind = "LearnedAdd" if ctx.op in ("Add", "Sub") else "LearnedMul"
+    if k == 1 and ctx.op in ("Sub", "Div"):
+        raise ctx.error(f"{ctx.op} of a constant tensor by a computed one is not read (only x {ctx.op} c)")
+    return ctx.emit(kind, {"shape": [int(d) for d in other.shape]}, [x])
+
+
+def number(value: Any) -> float:
+    """A one-element constant as the decimal it was written as (float32 constants as written)."""
+    import numpy as np
+
+    scalar = value.reshape(-1)[0]
+    return f32(scalar) if scalar.dtype == np.float32 else float(scalar)

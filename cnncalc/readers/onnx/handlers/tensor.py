@@ -1,5 +1,6 @@
-"""Operators that move elements around: Flatten, Reshape, Squeeze, Unsqueeze and Transpose (as
-Flatten and Unflatten layers), Concat, Pad, Resize/Upsample, DepthToSpace and SpaceToDepth."""
+"""Operators that move elements around: Flatten, Reshape, Squeeze and Unsqueeze (as Flatten and
+Unflatten layers), Transpose (Permute), Expand, Concat, Pad, Resize/Upsample, DepthToSpace and
+SpaceToDepth."""
 
 from __future__ import annotations
 
@@ -67,21 +68,33 @@ def squeeze(ctx: Ctx) -> Value:
 
 
 def transpose(ctx: Ctx) -> Value:
-    """spec Transpose (perm defaults to reversing the axes). cnncalc has no permute layer: a
-    permutation that keeps the axes larger than 1 in their order is a reshape; others are
-    refused."""
+    """spec Transpose (perm defaults to reversing the axes): torch.permute. A permutation that
+    moves only axes of size 1 changes no element's order, so it is read as the reshape it is."""
     x = ctx.dyn()
     rank = len(x.shape)
     perm = [int(p) for p in ctx.attrs.get("perm", list(reversed(range(rank))))]
     if sorted(perm) != list(range(rank)):
         raise ctx.error(f"Transpose perm {perm} is not a permutation of {rank} axes")
     moved = [p for p in perm if x.shape[p] != 1]
-    if moved != sorted(moved):
-        raise ctx.error(
-            f"Transpose with perm {perm} on {fmt_shape(x.shape)} is not supported: cnncalc has no permute "
-            f"layer (only a permutation that keeps every axis larger than 1 in place is read)"
-        )
-    return reshape_to(ctx, x, tuple(x.shape[p] for p in perm))
+    if moved == sorted(moved):
+        return reshape_to(ctx, x, tuple(x.shape[p] for p in perm))
+    return ctx.emit("Permute", {"dims": perm}, [x])
+
+
+def expand(ctx: Ctx) -> Value:
+    """spec Expand: the input broadcast with a constant shape, both ways (numpy's rule, so a
+    1 in the shape keeps the input's size): torch.expand to the broadcast shape."""
+    import numpy as np
+
+    x = ctx.dyn()
+    shape = [int(v) for v in ctx.need(1, "shape").reshape(-1)]
+    try:
+        out = tuple(int(d) for d in np.broadcast_shapes(x.shape, tuple(shape)))
+    except ValueError:
+        raise ctx.error(f"Expand of {fmt_shape(x.shape)} to {shape}: the shapes do not broadcast") from None
+    if out == x.shape:
+        return ctx.emit("Identity", {}, [x])
+    return ctx.emit("Expand", {"size": list(out)}, [x])
 
 
 def reshape_to(ctx: Ctx, x: Value, target: Shape) -> Value:
@@ -158,9 +171,18 @@ def reshape_steps(x: Shape, target: Shape) -> list[tuple[str, dict[str, Any]]]:
 
 
 def concat(ctx: Ctx) -> Value:
-    """spec Concat: every input computed (a constant part has no layer that makes it)."""
-    inputs = [ctx.dyn(k) for k in range(len(ctx.node.input))]
-    return ctx.emit("Concat", {"dim": int(ctx.attrs.get("axis", 1))}, inputs)
+    """spec Concat. Computed inputs are one Concat; a constant before them (a class token,
+    torchvision's ViT: ``torch.cat([class_token.expand(n, -1, -1), x], dim=1)``) is a stored
+    tensor concatenated in front, LearnedConcat, its elements counted as parameters."""
+    names = list(ctx.node.input)
+    axis = int(ctx.attrs.get("axis", 1))
+    if names and names[0] in ctx.consts and all(t in ctx.values for t in names[1:]):
+        token = ctx.consts[names[0]]
+        rest = [ctx.dyn(k) for k in range(1, len(names))]
+        x = rest[0] if len(rest) == 1 else ctx.emit("Concat", {"dim": axis}, rest, ctx.sub_name("concat"))
+        return ctx.emit("LearnedConcat", {"shape": [int(d) for d in token.shape], "dim": axis}, [x])
+    inputs = [ctx.dyn(k) for k in range(len(names))]
+    return ctx.emit("Concat", {"dim": axis}, inputs)
 
 
 def pad(ctx: Ctx) -> Value:
