@@ -132,7 +132,14 @@ class Unsqueeze(Layer):
     dim: int
 
     def apply(self, x: Shape) -> Geometry:
-        d = _axis(self.dim, len(x) + 1)
+        r = len(x) + 1  # the dim counts in the output
+        if not -r <= self.dim < r:
+            raise GeometryError(
+                f"dimension {self.dim} is out of range for unsqueezing a {len(x)}D input "
+                f"(expected [{-r}, {r - 1}])",
+                "dim",
+            )
+        d = self.dim % r
         return Geometry(x[:d] + (1,) + x[d:], spatial="unknown")
 
 
