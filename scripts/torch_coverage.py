@@ -173,6 +173,7 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true", help="keep the results already in the .jsonl")
     parser.add_argument("--only", nargs="*", help="these models only")
     parser.add_argument("--table-only", action="store_true", help="write the table from the .jsonl")
+    parser.add_argument("--redo", action="store_true", help="with --resume: sweep the models not read again")
     parser.add_argument(
         "--shuffle",
         type=int,
@@ -193,7 +194,8 @@ def main() -> None:
     if (args.resume or args.table_only) and results.exists():
         for line in results.read_text().splitlines():
             row = json.loads(line)
-            done[row["name"]] = row
+            if not (args.redo and row["status"] != "read"):
+                done[row["name"]] = row
     if not args.table_only:
         with results.open("a" if args.resume else "w") as out:
 

@@ -62,6 +62,12 @@ def unit_fields(kind: str, module: Any, torch: Any) -> dict[str, Any]:
             same = name in _PER_AXIS and len(set(value)) == 1
             value = value[0] if same else tuple(value)
         fields[name] = value
+    if kind == "LayerNorm2d":  # timm's subclass of nn.LayerNorm: normalized_shape is (C,)
+        return {
+            "num_channels": int(module.normalized_shape[0]),
+            "eps": float(module.eps),
+            "affine": bool(module.elementwise_affine),
+        }
     if kind == "MultiheadAttention":  # its biases are in_proj_bias, bias_k and bias_v
         fields["bias"] = module.in_proj_bias is not None
         fields["add_bias_kv"] = module.bias_k is not None
