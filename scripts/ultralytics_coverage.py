@@ -39,6 +39,14 @@ GOLDEN = (
     ("v9/yolov9t.yaml", ""),
     ("v3/yolov3-tiny.yaml", ""),
     ("v6/yolov6.yaml", "n"),
+    ("v9/yolov9c.yaml", ""),
+    ("12/yolo12.yaml", "n"),
+    ("26/yolo26.yaml", "n"),
+    ("26/yolo26-seg.yaml", "n"),
+    ("26/yolo26-pose.yaml", "n"),
+    ("26/yolo26-obb.yaml", "n"),
+    ("11/yolo11-seg.yaml", "n"),
+    ("v8/yolov8-cls-resnet50.yaml", "n"),
 )
 
 

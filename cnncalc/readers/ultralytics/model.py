@@ -56,17 +56,17 @@ _HEADS = {"Detect", "Segment", "Segment26", "Pose", "Pose26", "OBB", "OBB26", "v
 # modules parse_model knows that this reader refuses, with why
 _REFUSED = {
     "C2fPSA": "its PSABlock attention needs MatMul and Reshape layers",
-    "C2fAttn": "its MaxSigmoidAttnBlock needs MatMul, Reshape and Amax layers",
-    "ImagePoolingAttn": "it needs MatMul and Reshape layers",
+    "C2fAttn": "text-guided (YOLO-World): its forward takes text embeddings as a second input",
+    "ImagePoolingAttn": "text-guided (YOLO-World): it attends over text embeddings",
     "AIFI": "its transformer layer needs MultiheadAttention and Reshape layers",
     "RTDETRDecoder": "a deformable-attention decoder (query selection by top-k)",
     "HGStem": "not yet translated (RT-DETR backbone)",
     "HGBlock": "not yet translated (RT-DETR backbone)",
     "TorchVision": "a torchvision model built by name (read it with the PyTorch reader)",
-    "WorldDetect": "text-guided head (needs text embeddings)",
-    "YOLOEDetect": "text-guided head (needs text embeddings)",
-    "YOLOESegment": "text-guided head (needs text embeddings)",
-    "YOLOESegment26": "text-guided head (needs text embeddings)",
+    "WorldDetect": "text-guided head: its forward takes text embeddings",
+    "YOLOEDetect": "text-guided head: its forward takes text embeddings",
+    "YOLOESegment": "text-guided head: its forward takes text embeddings",
+    "YOLOESegment26": "text-guided head: its forward takes text embeddings",
     "SemanticSegment": "not yet translated",
     "Depth": "not yet translated",
 }
