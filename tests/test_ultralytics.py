@@ -155,3 +155,12 @@ def test_against_ultralytics(ultralytics_tasks: Any, name: str, scale: str) -> N
     with contextlib.redirect_stdout(io.StringIO()):
         macs, _ = thop.profile(model, inputs=(x,), custom_ops={torch.nn.BatchNorm2d: zero_ops}, verbose=False)
     assert mine["macs"] == int(macs)
+
+
+def test_training_only_branches_are_reported_apart() -> None:
+    # Pose26's RealNVP (block.py): 12 coupling nets of Linear(2, 64), Linear(64, 64), Linear(64, 2)
+    flow = 12 * ((2 * 64 + 64) + (64 * 64 + 64) + (64 * 2 + 2))
+    net = readers.read(str(DATA / "yolo26-pose.yaml"), readers.ReadOptions(scale="n")).network
+    assert dict(net.unused or ())["model.23.flow_model"] == flow == 53_784
+    report = analyze(net)
+    assert report.totals.unused_params == sum(n for _, n in net.unused or ())
