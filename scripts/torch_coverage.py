@@ -55,9 +55,11 @@ def _timm_models() -> list[str]:
 def _spec(zoo: str, name: str) -> str:
     if zoo == "torchvision":
         # the models as torchvision builds them for its published weights: GoogLeNet without
-        # its aux heads (googlenet.py drops aux1 and aux2), no initialisation warnings
+        # its aux heads (googlenet.py drops aux1 and aux2), ViT-H/14 at 518 (its min_size), no
+        # initialisation warnings
         extra = ", aux_logits=False" if name == "googlenet" else ""
         extra += ", init_weights=False" if name in ("googlenet", "inception_v3") else ""
+        extra += ", image_size=518" if name == "vit_h_14" else ""  # its SWAG weights' size
         return f"torchvision.models:get_model({name!r}{extra})"
     return f"timm:create_model({name!r})"
 
@@ -184,6 +186,8 @@ def main() -> None:
     warnings.simplefilter("ignore")
     _stub_torchvision()
     names = args.only or (_torchvision_models() if args.zoo == "torchvision" else _timm_models())
+    if args.table_only:
+        names = []
     if args.shuffle is not None:
         import random
 
@@ -194,7 +198,7 @@ def main() -> None:
     if (args.resume or args.table_only) and results.exists():
         for line in results.read_text().splitlines():
             row = json.loads(line)
-            if not (args.redo and row["status"] != "read"):
+            if not (args.redo and row["status"] != "read" and row["name"] in names):
                 done[row["name"]] = row
     if not args.table_only:
         with results.open("a" if args.resume else "w") as out:
