@@ -8,12 +8,10 @@ from cnncalc.layers.base import (
     IntOrTuple,
     Layer,
     Shape,
-    Spatial,
     as_tuple,
     check_channels,
     fmt_shape,
     nd_kinds,
-    reduced_space,
     spatial_input,
 )
 
@@ -119,14 +117,11 @@ class GroupNorm(Layer):
         return Geometry(x, _affine(given, self.affine, self.bias))
 
 
-def _check_trailing(x: Shape, shape: tuple[int, ...]) -> Spatial:
-    """Check normalized_shape against the input's last axes; the map of normalising over them
-    (over a channels-last tensor's features: position-wise; over (C, H, W): global)."""
+def _check_trailing(x: Shape, shape: tuple[int, ...]) -> None:
     if len(x) < len(shape) or x[len(x) - len(shape) :] != shape:
         raise GeometryError(
             f"normalized_shape {fmt_shape(shape)} does not match the last dimensions of input {fmt_shape(x)}"
         )
-    return reduced_space(len(x), range(len(x) - len(shape), len(x)))
 
 
 class LayerNorm(Layer):
@@ -139,8 +134,8 @@ class LayerNorm(Layer):
 
     def apply(self, x: Shape) -> Geometry:
         shape = as_tuple(self.normalized_shape)
-        spatial = _check_trailing(x, shape)
-        return Geometry(x, _affine(math.prod(shape), self.elementwise_affine, self.bias), spatial=spatial)
+        _check_trailing(x, shape)
+        return Geometry(x, _affine(math.prod(shape), self.elementwise_affine, self.bias))
 
 
 class LayerNorm2d(Layer):
@@ -167,8 +162,8 @@ class RMSNorm(Layer):
 
     def apply(self, x: Shape) -> Geometry:
         shape = as_tuple(self.normalized_shape)
-        spatial = _check_trailing(x, shape)
-        return Geometry(x, math.prod(shape) if self.elementwise_affine else 0, spatial=spatial)
+        _check_trailing(x, shape)
+        return Geometry(x, math.prod(shape) if self.elementwise_affine else 0)
 
 
 class LocalResponseNorm(Layer):
