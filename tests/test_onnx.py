@@ -813,3 +813,221 @@ def test_exported_torch_models_match_the_direct_description(case: str, tmp_path:
     assert report.output_shape == direct.output_shape == expected
     assert report.totals.params == direct.totals.params == sum(p.numel() for p in model.parameters())
     assert report.totals.macs == direct.totals.macs
+
+
+# ---- the vocabulary of modern networks (issue 11): hand-built graphs ------------------------
+
+
+def _layers(report: Report) -> list[tuple[str, tuple[int, ...], int, int]]:
+    return [(layer.type, layer.output_shape, layer.params, layer.macs) for layer in report.layers]
+
+
+def test_erf_gelu_pattern_is_gelu_and_a_broken_one_is_not(tmp_path: Path) -> None:
+    """torch/onnx/symbolic_opset9.py gelu: Mul(Mul(x, Add(Erf(Div(x, √2)), 1)), 0.5)."""
+
+    def gelu(half: float) -> Any:
+        nodes = [
+            helper.make_node("Div", ["x", "sqrt2"], ["d"], "/act/Div"),
+            helper.make_node("Erf", ["d"], ["e"], "/act/Erf"),
+            helper.make_node("Add", ["e", "one"], ["a"], "/act/Add"),
+            helper.make_node("Mul", ["x", "a"], ["m"], "/act/Mul"),
+            helper.make_node("Mul", ["m", "half"], ["y"], "/act/Mul_1"),
+        ]
+        scalars = {"sqrt2": 2**0.5, "one": 1.0, "half": half}
+        return make_model(nodes, {k: np.array(v, dtype=np.float32) for k, v in scalars.items()}, [1, 4, 3])
+
+    report = read(gelu(0.5), tmp_path)
+    assert rows(report) == [("act", "GELU", (1, 4, 3), 0)]
+    # 0.25 instead of 0.5 is not GELU: each node is its own layer (x times the sum is a merge)
+    broken = [layer.type for layer in read(gelu(0.25), tmp_path).layers]
+    assert broken == ["Arith", "Arith", "Arith", "Mul", "Arith"]
+
+
+def test_reductions_keepdims_and_axes(tmp_path: Path) -> None:
+    nodes = [
+        helper.make_node("ReduceMean", ["x"], ["m"], "mean", axes=[2, 3], keepdims=1),
+        helper.make_node("ReduceMax", ["m"], ["a"], "max", axes=[-1], keepdims=0),
+        helper.make_node("ReduceSum", ["a", "axes"], ["y"], "sum", keepdims=0),  # axes an input (opset 13)
+    ]
+    report = read(make_model(nodes, {"axes": ints(1)}, [2, 3, 4, 5]), tmp_path)
+    # (2, 3, 4, 5) -mean over 2,3 kept-> (2, 3, 1, 1) -max over 3-> (2, 3, 1) -sum over 1-> (2, 1)
+    assert [(r.type, r.output_shape) for r in report.layers] == [
+        ("Mean", (2, 3, 1, 1)),
+        ("Amax", (2, 3, 1)),
+        ("Sum", (2, 1)),
+    ]
+    l2 = helper.make_node("ReduceL2", ["x"], ["y"], "norm", axes=[-1], keepdims=1)
+    report = read(make_model([l2], {}, [2, 3, 4]), tmp_path)
+    assert [(r.type, r.output_shape) for r in report.layers] == [
+        ("Arith", (2, 3, 4)),
+        ("Sum", (2, 3, 1)),
+        ("Arith", (2, 3, 1)),
+    ]
+
+
+def test_slice_split_gather_on_computed_tensors(tmp_path: Path) -> None:
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"], "relu"),
+        # x[:, 1:, ::2] on (1, 6, 7): axis 1 keeps 5, axis 2 keeps 4 (0, 2, 4, 6)
+        helper.make_node("Slice", ["r", "starts", "ends", "axes", "steps"], ["s"], "slice"),
+        helper.make_node("Split", ["s", "split"], ["p", "q"], "split", axis=1),
+        helper.make_node("Gather", ["p", "zero"], ["g"], "pick", axis=1),  # x[:, 0]
+        helper.make_node("Gather", ["q", "run"], ["h"], "run", axis=1),  # x[:, 1:3]
+        helper.make_node("Relu", ["g"], ["y"], "out1"),
+        helper.make_node("Relu", ["h"], ["z"], "out2"),
+    ]
+    weights = {
+        "starts": ints(1, 0),
+        "ends": ints(2**62, 2**62),
+        "axes": ints(1, 2),
+        "steps": ints(1, 2),
+        "split": ints(2, 3),
+        "zero": np.array(0, dtype=np.int64),
+        "run": ints(1, 2),
+    }
+    report = read(make_model(nodes, weights, [1, 6, 7], outputs=("y", "z")), tmp_path)
+    assert [(r.type, r.output_shape) for r in report.layers] == [
+        ("ReLU", (1, 6, 7)),
+        ("Narrow", (1, 5, 7)),
+        ("Slice", (1, 5, 4)),
+        ("Narrow", (1, 2, 4)),
+        ("Narrow", (1, 3, 4)),
+        ("Select", (1, 4)),
+        ("Narrow", (1, 2, 4)),
+        ("ReLU", (1, 4)),
+        ("ReLU", (1, 2, 4)),
+    ]
+    shuffled = helper.make_node("Gather", ["x", "idx"], ["y"], "shuffled", axis=1)
+    path = save(make_model([shuffled], {"idx": ints(2, 0)}, [1, 3, 4]), tmp_path)
+    with pytest.raises(SpecError) as info:
+        read_onnx(path, None)
+    assert str(info.value) == (
+        f"{path}#node0:Gather:shuffled:1:1: Gather of indices of shape (2,) on axis 1: only one index or a "
+        f"run of consecutive indices is read"
+    )
+
+
+def test_attention_matmul_softmax_einsum_and_learned_tensors(tmp_path: Path) -> None:
+    """Self-attention on (1, 4, 8) tokens: q·kᵀ (Transpose + MatMul and the Einsum form), Softmax,
+    attn·v; a class token concatenated in front, a position embedding added, a layer scale."""
+    nodes = [
+        helper.make_node("Concat", ["cls", "x"], ["t"], "cat", axis=1),  # (1, 5, 8)
+        helper.make_node("Add", ["t", "pos"], ["p"], "pos_add"),
+        helper.make_node("Transpose", ["p"], ["pt"], "kt", perm=[0, 2, 1]),  # (1, 8, 5)
+        helper.make_node("MatMul", ["p", "pt"], ["s"], "scores"),  # (1, 5, 5)
+        helper.make_node("Mul", ["s", "scale"], ["ss"], "scale"),
+        helper.make_node("Softmax", ["ss"], ["a"], "softmax", axis=-1),
+        helper.make_node("Einsum", ["a", "p"], ["o"], "av", equation="bij,bjd->bid"),  # (1, 5, 8)
+        helper.make_node("Einsum", ["o", "p"], ["o2"], "qk", equation="bid,bjd->bij"),  # (1, 5, 5)
+        helper.make_node("Expand", ["o2", "shape"], ["e"], "expand"),  # (2, 5, 5)
+        helper.make_node("Mul", ["e", "gamma"], ["y"], "layer_scale"),
+    ]
+    weights = {
+        "cls": zeros(1, 1, 8),
+        "pos": zeros(1, 5, 8),
+        "scale": np.array(0.125, dtype=np.float32),
+        "shape": ints(2, 1, 1),
+        "gamma": zeros(5),
+    }
+    report = read(make_model(nodes, weights, [1, 4, 8]), tmp_path)
+    # torchvision's _ops convention: (…, n, k) @ (…, k, m) is prod(…)·n·k·m multiply-adds
+    assert _layers(report) == [
+        ("LearnedConcat", (1, 5, 8), 8, 0),
+        ("LearnedAdd", (1, 5, 8), 40, 0),
+        ("Permute", (1, 8, 5), 0, 0),
+        ("MatMul", (1, 5, 5), 0, 5 * 8 * 5),
+        ("Arith", (1, 5, 5), 0, 0),
+        ("Softmax", (1, 5, 5), 0, 0),
+        ("MatMul", (1, 5, 8), 0, 5 * 5 * 8),
+        ("Transpose", (1, 8, 5), 0, 0),
+        ("MatMul", (1, 5, 5), 0, 5 * 8 * 5),
+        ("Expand", (2, 5, 5), 0, 0),
+        ("LearnedMul", (2, 5, 5), 5, 0),
+    ]
+
+
+# ---- small real exports made in the test, against PyTorch and torchvision -------------------
+
+
+def _vocab_module(torch: Any) -> Any:
+    """A ConvNeXt/ViT-like module: channels-last LayerNorm through permute, GELU, layer scale,
+    a class token and position embedding, multi-head self-attention, chunk, mean."""
+    nn = torch.nn
+
+    class Tiny(nn.Module):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Conv2d(3, 16, 4, stride=4)
+            self.norm = nn.LayerNorm(16)
+            self.mlp = nn.Sequential(nn.Linear(16, 32), nn.GELU(), nn.Linear(32, 16))
+            self.gamma = nn.Parameter(torch.ones(16, 1, 1))
+            self.cls = nn.Parameter(torch.zeros(1, 1, 16))
+            self.pos = nn.Parameter(torch.zeros(1, 17, 16))
+            self.attn = nn.MultiheadAttention(16, 2, batch_first=True)
+            self.head = nn.Linear(8, 5)
+
+        def forward(self, x: Any) -> Any:
+            x = self.stem(x)  # (1, 16, 4, 4)
+            y = self.mlp(self.norm(x.permute(0, 2, 3, 1))).permute(0, 3, 1, 2)
+            x = x + self.gamma * y
+            t = x.flatten(2).transpose(1, 2)  # (1, 16, 16)
+            t = torch.cat([self.cls.expand(t.shape[0], -1, -1), t], dim=1) + self.pos
+            t = self.attn(t, t, t, need_weights=False)[0]
+            a, b = t.chunk(2, dim=-1)
+            return self.head((a * torch.sigmoid(b)).mean(dim=1))
+
+    return Tiny()
+
+
+@pytest.mark.torch
+def test_a_tiny_convnext_vit_like_export_keeps_torchs_figures(tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch = pytest.importorskip("torch")
+    model = _vocab_module(torch).eval()
+    path = str(tmp_path / "tiny.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.zeros(1, 3, 16, 16),), path, opset_version=17, dynamo=False)
+    report = cnncalc.analyze(read_onnx(path, None))
+    with torch.no_grad():
+        expected = tuple(model(torch.zeros(1, 3, 16, 16)).shape)
+    assert report.output_shape == expected == (1, 5)
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    # hand count, torchvision's convention (convolutions, Linear, matmuls; nothing element-wise):
+    # stem 16·4·4 outputs × 3·4·4; mlp 16 tokens × (16·32 + 32·16); attention on 17 tokens:
+    # in-proj 17·16·48, q·kᵀ 2 heads × 17·8·17, attn·v 2 × 17·17·8, out-proj 17·16·16; head 8·5
+    macs = 16 * 16 * 48 + 16 * (512 + 512) + 17 * 16 * 48 + 2 * 17 * 8 * 17 * 2 + 17 * 16 * 16 + 40
+    assert report.totals.macs == macs
+    assert "GELU" in {layer.type for layer in report.layers}
+
+
+def _torchvision_models() -> Any:
+    import types
+
+    sys.modules.setdefault(
+        "torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations")
+    )
+    return pytest.importorskip("torchvision.models")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["mobilenet_v3_small", "shufflenet_v2_x0_5", "mnasnet0_5"])
+def test_small_torchvision_exports_give_published_macs(name: str, tmp_path: Path) -> None:
+    """Real exports (default constant folding, as a user makes them) read with torchvision's
+    published _ops (GFLOPS = multiply-adds) to three decimals and torch's output shape."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch = pytest.importorskip("torch")
+        models = _torchvision_models()
+    model = models.get_model(name).eval()
+    meta = models.get_model_weights(name).DEFAULT.meta
+    path = str(tmp_path / f"{name}.onnx")
+    x = torch.zeros(1, 3, 224, 224)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (x,), path, opset_version=17, dynamo=False)
+    report = cnncalc.analyze(read_onnx(path, None))
+    assert f"{report.totals.macs / 1e9:.3f}" == f"{meta['_ops']:.3f}"
+    with torch.no_grad():
+        assert report.output_shape == tuple(model(x).shape)

@@ -23,6 +23,7 @@ SUPPORTED_OPS: dict[str, Handler] = {
     "GlobalMaxPool": window.global_pool,
     "Gemm": dense.gemm,
     "MatMul": dense.matmul,
+    "Einsum": dense.einsum,
     "BatchNormalization": dense.batch_norm,
     "InstanceNormalization": dense.instance_norm,
     "LayerNormalization": dense.layer_norm,

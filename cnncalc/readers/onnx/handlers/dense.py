@@ -54,6 +54,29 @@ def matmul(ctx: Ctx) -> Output:
     return Output(y, fuses=(reader,) if bias and reader is not None else ())
 
 
+def einsum(ctx: Ctx) -> Value:
+    """spec Einsum of two computed tensors in the forms attention writes as a batched matrix
+    product: ``…ik,…kj->…ij`` (MatMul) and ``…ik,…jk->…ij`` (MatMul with the second operand's
+    last two axes transposed, q·kᵀ); the leading letters the same in all three. Other
+    equations are refused."""
+    equation = str(ctx.attrs.get("equation", "")).replace(" ", "")
+    terms = equation.replace("->", ",").split(",")
+    if len(ctx.node.input) != 2 or len(terms) != 3 or "..." in equation:
+        raise ctx.error(f"Einsum {equation!r}: only two-operand batched matrix products are read")
+    a, b, out = terms
+    batch = a[:-2]
+    ok = len(a) == len(b) == len(out) >= 2 and b[:-2] == batch and out[:-2] == batch
+    i, k = (a[-2], a[-1]) if ok else ("", "")
+    if ok and b[-2:] == k + out[-1] and out[-2] == i:
+        return ctx.emit("MatMul", {}, [ctx.dyn(0), ctx.dyn(1)])
+    if ok and b[-2:] == out[-1] + k and out[-2] == i:
+        y = ctx.dyn(1)
+        rank = len(y.shape)
+        flipped = ctx.emit("Transpose", {"dim0": rank - 2, "dim1": rank - 1}, [y], ctx.sub_name("transpose"))
+        return ctx.emit("MatMul", {}, [ctx.dyn(0), flipped])
+    raise ctx.error(f"Einsum {equation!r}: only two-operand batched matrix products are read")
+
+
 def batch_norm(ctx: Ctx) -> Value:
     """spec BatchNormalization: scale and B are the affine parameters (PyTorch's weight and
     bias); input_mean and input_var are running statistics, buffers in PyTorch, so they are

@@ -4,8 +4,12 @@ node and constant of the pattern is there, and as the separate operators otherwi
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from cnncalc.readers.onnx.context import Ctx, Output
+
+if TYPE_CHECKING:
+    from cnncalc.readers.onnx.context import Array
 
 _STANDARD = ("", "ai.onnx")
 
@@ -55,7 +59,21 @@ def _is(ctx: Ctx, tensor: str, value: float) -> bool:
     """Whether ``tensor`` is a one-element constant equal to ``value`` (to float32 precision,
     the precision the exporter writes it in)."""
     constant = ctx.consts.get(tensor)
+    if constant is None:  # a Constant node later in the file, not folded yet
+        constant = _constant_node(ctx, tensor)
     if constant is None or constant.size != 1:
         return False
     number = float(constant.reshape(-1)[0])
     return abs(number - value) <= 1e-6 * abs(value)
+
+
+def _constant_node(ctx: Ctx, tensor: str) -> Array | None:
+    """The value of a Constant node's ``value`` tensor that makes ``tensor``, if one does."""
+    from onnx import numpy_helper
+
+    for node in ctx.model.nodes:
+        if node.op_type == "Constant" and list(node.output) == [tensor]:
+            for attr in node.attribute:
+                if attr.name == "value":
+                    return numpy_helper.to_array(attr.t)
+    return None

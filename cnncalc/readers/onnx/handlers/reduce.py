@@ -1,12 +1,13 @@
 """Reductions over axes: ReduceMean, ReduceSum and ReduceMax as torch.mean, torch.sum and
-torch.amax over the same dims."""
+torch.amax over the same dims, and ReduceL2 (torch.linalg.vector_norm, which F.normalize
+exports) as the square root of a Sum of squares."""
 
 from __future__ import annotations
 
 from cnncalc.readers.onnx.context import Ctx, Value
 
 # ONNX name -> cnncalc kind (torch's function)
-REDUCTIONS = {"ReduceMean": "Mean", "ReduceSum": "Sum", "ReduceMax": "Amax"}
+REDUCTIONS = {"ReduceMean": "Mean", "ReduceSum": "Sum", "ReduceMax": "Amax", "ReduceL2": "Sum"}
 
 
 def reduce(ctx: Ctx) -> Value:
@@ -27,4 +28,10 @@ def reduce(ctx: Ctx) -> Value:
     if raw:
         axes = sorted({a % rank for a in raw})
         dim = axes[0] if len(axes) == 1 else axes
-    return ctx.emit(REDUCTIONS[ctx.op], {"dim": dim, "keepdim": keepdim}, [x])
+    args = {"dim": dim, "keepdim": keepdim}
+    if ctx.op != "ReduceL2":
+        return ctx.emit(REDUCTIONS[ctx.op], args, [x])
+    # spec ReduceL2: sqrt(sum(x²)) over the axes
+    squares = ctx.emit("Arith", {"op": "square"}, [x], ctx.sub_name("square"))
+    total = ctx.emit("Sum", args, [squares], ctx.sub_name("sum"))
+    return ctx.emit("Arith", {"op": "sqrt"}, [total])
