@@ -81,18 +81,24 @@ def facts_one(name: str, cache: Path) -> dict[str, Any]:
 
 
 def _facts(model: Any, torch: Any, path: Path) -> dict[str, Any]:
-    """Folded BatchNorm channels and constant-only MACs of a model and its export."""
+    """Parameters the exporter's BatchNorm folding removes, and constant-only MACs.
+
+    Folding a BatchNorm into the convolution before it drops its weight and bias (2·C) and gives
+    the convolution a bias (C) if it had none: C or 2·C fewer parameters. The BatchNorms left in
+    the file (DenseNet's, after a concatenation) are not folded; in torchvision these all follow
+    convolutions without bias.
+    """
     # the auxiliary heads of Inception-v3 and GoogLeNet run only in training: their BatchNorms
     # are not in the export
     heads = [getattr(model, name, None) for name in ("AuxLogits", "aux1", "aux2")]
     unused = {m for head in heads if head is not None for m in head.modules()}
-    norms = (
-        m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m not in unused
-    )
-    return {
-        "folded_bn": sum(m.num_features for m in norms) - _bn_nodes(path),
-        "constant_macs": _constant_macs(model, torch),
-    }
+    removed, conv = 0, None
+    for m in model.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            conv = m
+        elif isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m not in unused:
+            removed += m.num_features * (2 if conv is not None and conv.bias is not None else 1)
+    return {"folded_bn": removed - _bn_nodes(path), "constant_macs": _constant_macs(model, torch)}
 
 
 def export_one(name: str, cache: Path) -> dict[str, Any]:
@@ -282,10 +288,10 @@ def table(rows: list[dict[str, Any]], command: str) -> str:
         shape = "(" + ", ".join(str(d) for d in r["output_shape"]) + ")"
         lines.append(f"| {r['name']} | {size} | read | {params} | {macs} | {shape} {_mark(r['shape_ok'])} |")
     notes += [
-        "² BatchNorm channels the exporter folded into the convolution before them (eval-mode constant "
-        "folding): the BatchNorm's weight and bias (2·C) become the convolution's bias (C), so C parameters "
-        "fewer; counted from the torch model's BatchNorm layers less the BatchNormalization nodes left "
-        "in the file.",
+        "² parameters the exporter's eval-mode constant folding removes by merging each BatchNorm into the "
+        "convolution before it: its weight and bias (2·C) become the convolution's bias (C; VGG's "
+        "convolutions have one already, so 2·C); counted from the torch model's BatchNorm layers less the "
+        "BatchNormalization nodes left in the file.",
         "³ multiply-adds computed from constants only, which the export folds into a stored tensor and "
         "`_ops` counts: Swin V2's continuous position bias MLP (`cpb_mlp`) run on its coordinate table, "
         "rows × in_features × out_features for each of its Linear layers, from the torch model.",
