@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 from cnncalc.engine import rf
 from cnncalc.errors import ArgumentError, GeometryError
 from cnncalc.graph import DTYPE_BYTES, NETWORK_INPUT, Network, Node
-from cnncalc.layers.base import Geometry, MergeBack, Shape, fmt_shape, numel
+from cnncalc.layers.base import Geometry, MergeBack, Q, Shape, fmt_shape, numel
 from cnncalc.report import BlockReport, LayerReport, Product, ReceptiveField, Report, Totals, UnitRegion
 
 
@@ -82,14 +84,16 @@ def trace(network: Network) -> list[Step]:
                 except TypeError:  # a layer holding an unhashable value: computed every time
                     geo = apply_node(node, xs[0])
                 by_id[same] = geo
-            step = Step(node, tuple(xs), geo, rf.step(fields[node.inputs[0]], geo.spatial, xs[0]))
+            step = Step(node, tuple(xs), geo, rf.step(fields[node.inputs[0]], geo.spatial, xs[0], geo.back))
         shapes[node.index] = geo.output
         fields[node.index] = step.field
         steps.append(step)
     return steps
 
 
-def _receptive_field(field: rf.Field, input_shape: Shape) -> ReceptiveField | None:
+def _receptive_field(
+    field: rf.Field, input_shape: Shape, exact: tuple[int, ...] | None = None
+) -> ReceptiveField | None:
     if not field.known:
         return None
     axes = field.axes
@@ -97,8 +101,15 @@ def _receptive_field(field: rf.Field, input_shape: Shape) -> ReceptiveField | No
         n = max(len(input_shape) - 2, 0)
         axes = (rf.IDENTITY,) * n
     sizes = input_shape[len(input_shape) - len(axes) :] if axes else ()
+    # every unit depends on every input position: its support spans the input exactly
+    if field.whole and sizes:
+        extents: tuple[Q, ...] = tuple(sizes)
+    elif exact is not None:
+        extents = exact
+    else:
+        extents = tuple([a.size for a in axes])
     return ReceptiveField(
-        tuple([a.size for a in axes]),
+        extents,
         tuple([a.stride for a in axes]),
         tuple([a.padding for a in axes]),
         sizes,
@@ -122,10 +133,13 @@ def analyze(network: Network) -> Report:
     new_layer = LayerReport  # positional, in field order: a frozen dataclass per layer adds up
     for step in steps:
         node, geo = step.node, step.geometry
-        try:
-            field = fields[id(step.field)]
-        except KeyError:
-            field = fields[id(step.field)] = _receptive_field(step.field, network.input_shape)
+        if step.field.fractional and not step.field.whole and step.field.axes is not None:
+            field = _receptive_field(step.field, network.input_shape, exact_extents(network, steps, step))
+        else:
+            try:
+                field = fields[id(step.field)]
+            except KeyError:
+                field = fields[id(step.field)] = _receptive_field(step.field, network.input_shape)
         layers.append(
             new_layer(
                 node.index,
@@ -193,7 +207,9 @@ def find_layer(network: Network, ref: str | None, steps: list[Step]) -> Step:
     """A layer by name, path or index; by default the last one whose output has spatial axes."""
     if ref is None:
         for step in reversed(steps):
-            if step.field.known and step.field.axes is not None and not step.field.whole:
+            axes = step.field.axes if step.field.known else None
+            # a layer whose field is whole still has units, as long as its output keeps the axes
+            if axes is not None and len(step.geometry.output) >= len(axes) + 2:
                 return step
         raise ArgumentError("no layer with spatial axes to take a unit of", "layer")
     for step in steps:
@@ -213,11 +229,13 @@ def unit_region(network: Network, unit: tuple[int, ...] | None, layer: str | Non
     steps = trace(network)
     step = find_layer(network, layer, steps)
     field = step.field
-    if not field.known or field.axes is None or field.whole:
+    if not field.known or field.axes is None or len(step.geometry.output) < len(field.axes) + 2:
         raise ArgumentError(f"{step.node.label} has no spatial axes to take a unit of", "layer")
     axes = field.axes
     n = len(axes)
     sizes = step.geometry.output[len(step.geometry.output) - n :]
+    if field.whole:  # every unit depends on every input position: its region is the input
+        axes = tuple(rf.AxisField(size, 0, 0) for size in _sizes(network.input_shape, n))
     if unit is None:
         unit = tuple(size // 2 for size in sizes)
     if len(unit) != n:
@@ -256,6 +274,59 @@ def unit_region(network: Network, unit: tuple[int, ...] | None, layer: str | Non
         exact,
         trail,
     )
+
+
+def _period(steps: list[Step], target: int, n: int) -> list[int]:
+    """Per axis, how many consecutive units of the target's output repeat its support pattern.
+
+    Let S_l be layer l's effective stride and S the target's. Shifting a target unit by m shifts
+    the positions it needs at layer l by m * S / S_l; when that is an integer for every layer, each
+    layer maps the shifted positions to its input shifted alike (every layer's map commutes with
+    whole shifts of its input), so unit u + m has unit u's support moved by m * S: the same extent.
+    The least such m is the lcm of the denominators of S / S_l (the input counting as a layer of
+    stride 1), so units u .. u + m - 1 are all the
+    extents there are. (Layers that are not on a path to the target only make m larger.)"""
+    axes = steps[target].field.axes
+    assert axes is not None
+    periods = []
+    for axis in range(n):
+        stride = Fraction(axes[axis].stride)
+        m = stride.denominator  # the network input itself: S_l = 1
+        for s in steps[:target]:
+            if s.field.known and s.field.axes is not None and len(s.field.axes) == n and not s.field.whole:
+                ratio = stride / Fraction(s.field.axes[axis].stride)
+                m = math.lcm(m, ratio.denominator)
+        periods.append(m)
+    return periods
+
+
+def exact_extents(network: Network, steps: list[Step], step: Step) -> tuple[int, ...] | None:
+    """Per axis, the largest extent (last - first + 1) of the input positions that affect one unit
+    of ``step``'s output, from the layers' exact maps; None when a map is unknown.
+
+    Only layers after a stride below 1 need this (engine.rf.Field.fractional): elsewhere the
+    Distill size is that extent. The units checked are one period of the support pattern (see
+    _period) around the centre of the output, so the edges of a large enough input do not clip
+    them; on a small input the extent is the one the given input allows."""
+    axes = step.field.axes
+    assert axes is not None
+    n = len(axes)
+    sizes = _sizes(step.geometry.output, n)
+    if any(size < 1 for size in sizes) or max(_sizes(network.input_shape, n), default=0) > TRACE_LIMIT:
+        return None
+    periods = _period(steps, step.node.index, n)
+    best = [0] * n
+    for t in range(min(max(periods), max(sizes))):
+        # one unit per offset t along every axis at once: axes map independently (products)
+        unit = tuple(min(size // 2 + min(t, p - 1), size - 1) for size, p in zip(sizes, periods))
+        needed, _ = _walk_back(network, steps, step.node.index, tuple(frozenset({u}) for u in unit), n)
+        if needed is None:
+            return None
+        for product in needed.get(NETWORK_INPUT, []):
+            for axis, positions in enumerate(product):
+                if positions:
+                    best[axis] = max(best[axis], max(positions) - min(positions) + 1)
+    return tuple(best)
 
 
 # Widest spatial axis for which exact input positions are traced (per-axis sets of indices).

@@ -13,11 +13,12 @@ with exact fractions, so transposed convolutions and upsampling (stride < 1) sta
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from cnncalc.layers.base import Back, Q, Shape, Spatial
+from cnncalc.layers.base import Back, Q, Shape, Spatial, Window
 from cnncalc.report import Product
 
 
@@ -55,6 +56,12 @@ class Field:
     # at a merge whose inputs disagree in effective stride or centre offset (Distill's alignment
     # condition): each input's fields, for the report
     misaligned: tuple[tuple[AxisField, ...], ...] = ()
+    # every input position affects some unit of this layer (the union of the units' supports is
+    # the whole input): a layer that then pools everything depends on every input position
+    covers: bool = True
+    # a stride below 1 (upsampling, transposed convolution) on the way: the Distill size is no
+    # longer the extent of a unit's support, which engine.analyze then computes exactly
+    fractional: bool = False
 
 
 START = Field()
@@ -77,11 +84,18 @@ def merge(fields: Sequence[Field]) -> Field:
     if not all(f.known for f in fields):
         return UNKNOWN
     n_axes = {len(f.axes) for f in fields if f.axes is not None}
+    covers = any(f.covers for f in fields)  # every position of every input reaches the output
+    fractional = any(f.fractional for f in fields)
     if not n_axes:
-        return Field(whole=any(f.whole for f in fields))
+        return Field(whole=any(f.whole for f in fields), covers=covers)
     if len(n_axes) > 1:
         return UNKNOWN
     n = n_axes.pop()
+    if any(f.whole for f in fields) and not all(f.whole for f in fields):
+        # a global path (e.g. squeeze-and-excitation): every unit sees everything; the stride and
+        # padding are those of the positional paths (the global one's output has no positions)
+        local = merge([f for f in fields if not f.whole])
+        return Field(local.axes, whole=True, fractional=local.fractional) if local.known else UNKNOWN
     inputs = [f.axes if f.axes is not None else (IDENTITY,) * n for f in fields]
     union = []
     aligned = True
@@ -96,11 +110,13 @@ def merge(fields: Sequence[Field]) -> Field:
     for f in fields:  # a global path (e.g. squeeze-and-excitation): every unit sees everything
         if f.whole:
             return Field(f.axes, whole=True)
-    return Field(tuple(union), misaligned=() if aligned else tuple(tuple(a) for a in inputs))
+    misaligned = () if aligned else tuple(tuple(a) for a in inputs)
+    return Field(tuple(union), misaligned=misaligned, covers=covers, fractional=fractional)
 
 
-def step(field: Field, spatial: Spatial, x: Shape) -> Field:
-    """The field after a layer with spatial map ``spatial`` applied to input shape ``x``."""
+def step(field: Field, spatial: Spatial, x: Shape, back: Back | None = None) -> Field:
+    """The field after a layer with spatial map ``spatial`` applied to input shape ``x``
+    (``back``, the layer's exact map, tells whether a window as large as the input reads it all)."""
     if not field.known or spatial == "unknown":
         return UNKNOWN
     if spatial == "identity" or field.whole:
@@ -117,12 +133,54 @@ def step(field: Field, spatial: Spatial, x: Shape) -> Field:
         union = tuple(
             AxisField(a.size + (size - 1) * a.stride, a.stride, a.padding) for a, size in zip(axes, sizes)
         )
-        return Field(union, whole=True)
+        return Field(union, whole=field.covers, covers=field.covers, fractional=field.fractional)
     n = len(spatial)
     axes = field.axes if field.axes is not None else (IDENTITY,) * n
     if len(axes) != n:
         return UNKNOWN  # a layer with another number of spatial axes than before
-    return Field(tuple([compose(a, w.size, w.stride, w.pad) for a, w in zip(axes, spatial)]))
+    composed = tuple([compose(a, w.size, w.stride, w.pad) for a, w in zip(axes, spatial)])
+    sizes = x[len(x) - n :]
+    covers = field.covers and all(_reads_all(w, size) for w, size in zip(spatial, sizes))
+    if covers and back is not None and _each_reads_all(spatial, sizes, back):
+        # every output unit reads every position of an input whose positions, together, depend
+        # on every network input position (adaptive pooling to 1, a kernel as large as the input)
+        return Field(composed, whole=True)
+    fractional = field.fractional or any(w.stride < 1 for w in spatial)
+    return Field(composed, covers=covers, fractional=fractional)
+
+
+def _out_size(w: Window, size: int) -> int:
+    """Output units of a window along an axis of ``size``: the last unit starts within reach."""
+    if w.stride <= 0:
+        return 0
+    return max(math.floor((size - 1 + w.pad - (w.size - 1) + w.pad) / w.stride) + 1, 0)
+
+
+def _reads_all(w: Window, size: int) -> bool:
+    """Whether the windows together read every input position (no stride skips any, the last
+    window reaches the end). A window of stride below 1 (upsampling, transposed convolution)
+    reads every position. Dilation gaps are inside ``w.size`` and not seen here."""
+    if w.stride < 1:
+        return True
+    if w.size < w.stride:
+        return False
+    last = (_out_size(w, size) - 1) * w.stride - w.pad + w.size - 1
+    return bool(last >= size - 1)
+
+
+def _each_reads_all(spatial: tuple[Window, ...], sizes: Shape, back: Back) -> bool:
+    """Whether every output unit's window spans the whole input (checked on the extents first,
+    then exactly with the layer's map, so only layers that pool everything pay for it)."""
+    for axis, (w, size) in enumerate(zip(spatial, sizes)):
+        if size < 1 or w.size < size:
+            return False
+        outs = _out_size(w, size)
+        if outs < 1 or (outs - 1) * w.stride - w.pad > 0 or w.size - 1 - w.pad < size - 1:
+            return False
+        full = set(range(size))
+        if any(not full <= set(back(axis, u)) for u in range(outs)):
+            return False
+    return True
 
 
 @dataclass(frozen=True)
