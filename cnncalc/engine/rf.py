@@ -139,13 +139,21 @@ def step(field: Field, spatial: Spatial, x: Shape, back: Back | None = None) -> 
     if len(axes) != n:
         return UNKNOWN  # a layer with another number of spatial axes than before
     composed = tuple([compose(a, w.size, w.stride, w.pad) for a, w in zip(axes, spatial)])
+    # The common layer (stride 1, a kernel smaller than its input, on a field that already
+    # covers and has no stride below 1) costs one comparison per axis here: a long stack stays fast.
     sizes = x[len(x) - n :]
-    covers = field.covers and all(_reads_all(w, size) for w, size in zip(spatial, sizes))
-    if covers and back is not None and _each_reads_all(spatial, sizes, back):
+    covers, fractional, spans = field.covers, field.fractional, False
+    for w, size in zip(spatial, sizes):
+        if w.stride != 1:
+            covers = covers and _reads_all(w, size)
+            fractional = fractional or w.stride < 1
+        spans = spans or w.size >= size
+    if spans and covers and back is not None and _each_reads_all(spatial, sizes, back):
         # every output unit reads every position of an input whose positions, together, depend
         # on every network input position (adaptive pooling to 1, a kernel as large as the input)
         return Field(composed, whole=True)
-    fractional = field.fractional or any(w.stride < 1 for w in spatial)
+    if covers and not fractional:
+        return Field(composed)
     return Field(composed, covers=covers, fractional=fractional)
 
 
@@ -159,7 +167,8 @@ def _out_size(w: Window, size: int) -> int:
 def _reads_all(w: Window, size: int) -> bool:
     """Whether the windows together read every input position (no stride skips any, the last
     window reaches the end). A window of stride below 1 (upsampling, transposed convolution)
-    reads every position. Dilation gaps are inside ``w.size`` and not seen here."""
+    reads every position, and so does one of stride 1 (its last unit ends at ``size + pad - 1``).
+    Dilation gaps are inside ``w.size`` and not seen here."""
     if w.stride < 1:
         return True
     if w.size < w.stride:
