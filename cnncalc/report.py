@@ -314,6 +314,20 @@ class Report:
     # modules the forward never calls, with their parameters; notes on how the network was read
     unused: tuple[tuple[str, int], ...] = ()
     notes: tuple[str, ...] = ()
+    # one shape per output, in ``outputs`` order (``output_shape`` is the first)
+    output_shapes: tuple[Shape, ...] = ()
+
+    @property
+    def heads(self) -> tuple[Shape, ...]:
+        """Every output's shape: a network with several heads (YOLO) has one per head."""
+        return self.output_shapes or (self.output_shape,)
+
+    @property
+    def head_fields(self) -> tuple[ReceptiveField | None, ...]:
+        """Every output's receptive field, in ``outputs`` order."""
+        by_path = {layer.path: layer.receptive_field for layer in self.layers}
+        fields = tuple(by_path.get(path) for path in self.outputs)
+        return fields or (self.receptive_field,)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data (exact integers, shapes as lists)."""
@@ -329,6 +343,7 @@ class Report:
             "name": self.name,
             "input_shape": list(self.input_shape),
             "output_shape": list(self.output_shape),
+            "output_shapes": [list(shape) for shape in self.heads],
             "dtype": self.dtype,
             "layers": [layer.to_dict() for layer in self.layers],
             "totals": self.totals.to_dict(),
@@ -362,7 +377,7 @@ class Ratio:
 
 @dataclass(frozen=True)
 class Equivalence:
-    """Two networks compared: equivalent when output shape and receptive field agree."""
+    """Two networks compared: equivalent when every head's output shape and receptive field agree."""
 
     a: Report
     b: Report
@@ -388,6 +403,7 @@ class Equivalence:
             return {
                 "name": r.name,
                 "output_shape": list(r.output_shape),
+                "output_shapes": [list(shape) for shape in r.heads],
                 "receptive_field": r.receptive_field.to_dict() if r.receptive_field else None,
                 "params": r.totals.params,
                 "macs": r.totals.macs,

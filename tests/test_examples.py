@@ -46,6 +46,7 @@ def test_seed_json_contract() -> None:
         "name": "seed-conv2d",
         "input_shape": [4, 2, 3, 5],
         "output_shape": [4, 3, 3, 5],
+        "output_shapes": [[4, 3, 3, 5]],
         "dtype": "float32",
         "layers": [
             {

@@ -200,6 +200,7 @@ def analyze(network: Network) -> Report:
         tuple(layers[i].path for i in outs),
         unused or (),
         network.notes,
+        tuple(layers[i].output_shape for i in outs),
     )
 
 

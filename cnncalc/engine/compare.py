@@ -12,15 +12,16 @@ from cnncalc.report import DenseLayer, DenseReport, Equivalence, Report
 
 
 def equivalence(a: Report, b: Report) -> Equivalence:
-    """Two networks are equivalent here when their outputs have the same shape and the same
-    receptive field (size, effective stride and effective padding on every axis)."""
-    fa, fb = a.receptive_field, b.receptive_field
-    same_field = (
+    """Two networks are equivalent here when their outputs, head by head, have the same shapes
+    and the same receptive field (size, effective stride and effective padding on every axis)."""
+    heads_a, heads_b = a.head_fields, b.head_fields
+    same_field = len(heads_a) == len(heads_b) and all(
         fa is not None
         and fb is not None
         and (fa.size, fa.stride, fa.padding) == (fb.size, fb.stride, fb.padding)
+        for fa, fb in zip(heads_a, heads_b)
     )
-    return Equivalence(a, b, a.output_shape == b.output_shape, same_field)
+    return Equivalence(a, b, a.heads == b.heads, same_field)
 
 
 def dense(network: Network) -> DenseReport:
