@@ -64,3 +64,11 @@ def test_equiv_compares_every_head() -> None:
     assert not equivalence(report, _head(report, 1)).equivalent
     json_side = equivalence(report, report).to_dict()["a"]
     assert json_side["output_shapes"] == [[1, 255, 13, 13], [1, 255, 26, 26], [1, 255, 52, 52]]
+
+
+def test_total_row_lists_every_head() -> None:
+    runner = CliRunner(env={"COLUMNS": "160", "NO_COLOR": "1"})
+    result = runner.invoke(app, ["shape", str(DATA / "yolov4-tiny.cfg"), "-i", "1,3,416,416"])
+    assert result.exit_code == 0
+    (total,) = [line for line in result.stdout.splitlines() if "Total" in line]
+    assert "(1, 255, 13, 13) · (1, 255, 26, 26)" in total

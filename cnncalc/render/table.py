@@ -237,7 +237,7 @@ def shape_tables(
             )
             for row, label in zip(tree, tree_labels([r.label for r in tree], [r.depth for r in tree]))
         )
-        shape = fmt_shape(report.output_shape)
+        shape = " · ".join(fmt_shape(head) for head in report.heads)  # every head of a multi-output network
         footer = ("", "Total", shape, thousands(t.params), si(total_ops), size(t.activation_bytes))
         headers = ("#", "Layer (type)", "Output shape", "Params", ops, "Memory")
         out.append(LayerTable(title, headers, rows, footer, tuple(row.block for row in tree)))
