@@ -177,3 +177,15 @@ layers:
         nn.Sequential(nn.Conv2d(1, 1, 3, stride=2, padding=1), _SE(), nn.Conv2d(1, 1, 3, padding=1))
     )
     assert _gradient_support(module, 32) == (32, True)
+
+
+def test_unit_on_a_whole_layer_says_so() -> None:
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import app
+
+    argv = ["rf", "-i", "1,1,8,8", "Conv2d(1,1,3); AdaptiveAvgPool2d(1); Conv2d(1,1,1)", "--unit", "0,0"]
+    result = CliRunner(env={"NO_COLOR": "1"}).invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    assert "every unit of this layer depends on every input position" in result.stdout
+    assert "affecting        64 input positions" in result.stdout  # 8×8: the whole input

@@ -84,6 +84,8 @@ def unit_lines(region: UnitRegion, report: Report) -> list[RenderableType]:
             f"  receptive field  size {per_axis(field.size)} · stride {per_axis(field.stride)}"
             f" · padding {per_axis(field.padding)}"
         )
+        if field.whole:
+            lines.append("  whole input      every unit of this layer depends on every input position")
     lines.append("  region           " + _intervals(names, region.region) + "   (unclipped)")
     clipped = region.clipped
     lines.append(
