@@ -189,3 +189,27 @@ def test_unit_on_a_whole_layer_says_so() -> None:
     assert result.exit_code == 0, result.output
     assert "every unit of this layer depends on every input position" in result.stdout
     assert "affecting        64 input positions" in result.stdout  # 8×8: the whole input
+
+
+def test_unet_size_is_the_gradient_support() -> None:
+    """examples/unet.yaml at 256×256: PyTorch's gradients give 204 (the Distill algebra, 215)."""
+    from cnncalc.engine.analyze import unit_region
+    from tests.conftest import EXAMPLES
+    from tests.torch_build import to_torch
+
+    size = 256
+    network = load_text((EXAMPLES / "unet.yaml").read_text(), "unet.yaml", (1, 3, size, size))
+    field = analyze(network).receptive_field
+    assert field is not None and field.size == (204, 204)
+    module = _positive(to_torch(network, torch)).double()
+    x = torch.rand(1, 3, size, size, dtype=torch.float64, requires_grad=True)
+    y = module(x)
+    best = 0
+    for u in range(size // 2 - 8, size // 2 + 8):  # one period (16) of the support pattern
+        (g,) = torch.autograd.grad(y[0, 0, u, u], x, retain_graph=True)
+        rows = (g[0].abs().sum(0).sum(1) != 0).nonzero().flatten()
+        best = max(best, int(rows[-1] - rows[0] + 1))
+    assert best == 204
+    # one --unit block states one extent: the region is the traced support
+    region = unit_region(network, (128, 128))
+    assert region.region == region.input_region

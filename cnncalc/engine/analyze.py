@@ -265,11 +265,17 @@ def unit_region(network: Network, unit: tuple[int, ...] | None, layer: str | Non
         if i not in (NETWORK_INPUT, step.node.index)
     )
     products = needed.get(NETWORK_INPUT, []) if needed is not None else None
+    region: tuple[tuple[Q, Q], ...] = tuple(a.region(u) for a, u in zip(axes, unit))
+    if field.fractional and not field.whole and products:
+        # after a stride below 1 the Distill interval is not the support: give the traced one
+        spans = [frozenset().union(*(p[axis] for p in products)) for axis in range(n)]
+        if all(spans):
+            region = tuple((min(span), max(span)) for span in spans)
     return UnitRegion(
         step.node.index,
         step.node.key,
         unit,
-        tuple(a.region(u) for a, u in zip(axes, unit)),
+        region,
         _sizes(network.input_shape, n),
         tuple(products) if products is not None else None,
         exact,
