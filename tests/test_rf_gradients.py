@@ -213,3 +213,21 @@ def test_unet_size_is_the_gradient_support() -> None:
     # one --unit block states one extent: the region is the traced support
     region = unit_region(network, (128, 128))
     assert region.region == region.input_region
+
+
+@pytest.mark.parametrize(
+    ("calls", "size", "layers", "whole"),
+    [
+        # positions 2u + {0, 2, 4}: only even inputs reach the pool, so not every position affects it
+        ("Conv2d(1,1,3,stride=2,dilation=2)", 9, lambda: [nn.Conv2d(1, 1, 3, stride=2, dilation=2)], False),
+        ("Conv2d(1,1,3,stride=2)", 9, lambda: [nn.Conv2d(1, 1, 3, stride=2)], True),
+        # one unit reading {0, 5}: positions 1 to 4 never reach the pool
+        ("Conv2d(1,1,2,dilation=5)", 6, lambda: [nn.Conv2d(1, 1, 2, dilation=5)], False),
+    ],
+)
+def test_global_pool_after_gaps(calls: str, size: int, layers: Any, whole: bool) -> None:
+    network = network_from_calls([calls + "; AdaptiveAvgPool2d(1)"], (1, 1, size, size))
+    field = analyze(network).receptive_field
+    assert field is not None and field.whole == whole
+    module = _positive(nn.Sequential(*layers(), nn.AdaptiveAvgPool2d(1)))
+    assert _gradient_support(module, size)[1] == whole

@@ -143,10 +143,13 @@ def step(field: Field, spatial: Spatial, x: Shape, back: Back | None = None) -> 
     # covers and has no stride below 1) costs one comparison per axis here: a long stack stays fast.
     sizes = x[len(x) - n :]
     covers, fractional, spans = field.covers, field.fractional, False
-    for w, size in zip(spatial, sizes):
-        if w.stride != 1:
-            covers = covers and _reads_all(w, size)
-            fractional = fractional or w.stride < 1
+    for axis, (w, size) in enumerate(zip(spatial, sizes)):
+        if w.stride < 1:
+            fractional = True  # every input position feeds some output of an upsampling layer
+        elif covers and not (w.stride == 1 and 2 * w.size <= size + 2 * w.pad + 1):
+            # stride 1 with at least as many units as the extent reads every position (a dilation
+            # d <= extent leaves no gap over that many units); anything else is checked exactly
+            covers = back is not None and _reads_all(w, size, axis, back)
         spans = spans or w.size >= size
     if spans and covers and back is not None and _each_reads_all(spatial, sizes, back):
         # every output unit reads every position of an input whose positions, together, depend
@@ -164,17 +167,12 @@ def _out_size(w: Window, size: int) -> int:
     return max(math.floor((size - 1 + w.pad - (w.size - 1) + w.pad) / w.stride) + 1, 0)
 
 
-def _reads_all(w: Window, size: int) -> bool:
-    """Whether the windows together read every input position (no stride skips any, the last
-    window reaches the end). A window of stride below 1 (upsampling, transposed convolution)
-    reads every position, and so does one of stride 1 (its last unit ends at ``size + pad - 1``).
-    Dilation gaps are inside ``w.size`` and not seen here."""
-    if w.stride < 1:
-        return True
-    if w.size < w.stride:
-        return False
-    last = (_out_size(w, size) - 1) * w.stride - w.pad + w.size - 1
-    return bool(last >= size - 1)
+def _reads_all(w: Window, size: int, axis: int, back: Back) -> bool:
+    """Whether the units together read every input position along ``axis``: no stride or
+    dilation skips one and the last window reaches the end. Exact, by the layer's map: it runs
+    only for strided layers and windows nearly as large as their input."""
+    found = _union(back(axis, u) for u in range(_out_size(w, size)))
+    return len(found & set(range(size))) == size
 
 
 def _each_reads_all(spatial: tuple[Window, ...], sizes: Shape, back: Back) -> bool:
