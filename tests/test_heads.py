@@ -72,3 +72,14 @@ def test_total_row_lists_every_head() -> None:
     assert result.exit_code == 0
     (total,) = [line for line in result.stdout.splitlines() if "Total" in line]
     assert "(1, 255, 13, 13) · (1, 255, 26, 26)" in total
+
+
+def test_equiv_table_shows_every_head() -> None:
+    runner = CliRunner(env={"COLUMNS": "160", "NO_COLOR": "1"})
+    cfgs = [str(DATA / "yolov4-tiny.cfg"), str(DATA / "yolov3.cfg")]
+    result = runner.invoke(app, ["equiv", *cfgs, "-i", "1,3,416,416"])
+    assert result.exit_code == 1  # two heads against three: not equivalent
+    assert "(1, 255, 13, 13) · (1, 255, 26, 26) · (1, 255, 52, 52)" in result.stdout
+    # yolov3's third head has stride 8 (its 52×52 grid on 416), yolov4-tiny has no third head
+    (row,) = [line for line in result.stdout.splitlines() if "effective stride (head 3)" in line]
+    assert row.split()[4:7] == ["?", "8×8", "differs"]

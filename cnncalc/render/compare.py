@@ -11,7 +11,7 @@ from cnncalc.layers.base import fmt_shape
 from cnncalc.render.csvout import csv_table, dims
 from cnncalc.render.markdown import row
 from cnncalc.render.numbers import exact, per_axis, thousands
-from cnncalc.report import DenseReport, Equivalence, Ratio, Shape
+from cnncalc.report import DenseReport, Equivalence, Ratio, Report, Shape
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -33,16 +33,24 @@ def _equiv_rows(
 ) -> list[list[str]]:
     """The rows of the comparison: quantity, A, B, and B against A."""
     a, b = eq.a, eq.b
-    fa, fb = a.receptive_field, b.receptive_field
 
     def same(x: str, y: str) -> str:
         return "same" if x == y else "differs"
 
-    rows = [("output shape", dims(a.output_shape), dims(b.output_shape))]
-    va = (fa.size, fa.stride, fa.padding) if fa else None
-    vb = (fb.size, fb.stride, fb.padding) if fb else None
-    for i, title in enumerate(("RF size", "effective stride", "effective padding")):
-        rows.append((title, per_axis(va[i]) if va else "?", per_axis(vb[i]) if vb else "?"))
+    def heads(r: Report) -> str:
+        return " · ".join(dims(shape) for shape in r.heads)
+
+    rows = [("output shape", heads(a), heads(b))]
+    fields_a, fields_b = a.head_fields, b.head_fields
+    several = max(len(fields_a), len(fields_b)) > 1
+    for head in range(max(len(fields_a), len(fields_b))):  # head by head, in ``outputs`` order
+        fa = fields_a[head] if head < len(fields_a) else None
+        fb = fields_b[head] if head < len(fields_b) else None
+        va = (fa.size, fa.stride, fa.padding) if fa else None
+        vb = (fb.size, fb.stride, fb.padding) if fb else None
+        suffix = f" (head {head + 1})" if several else ""
+        for i, title in enumerate(("RF size", "effective stride", "effective padding")):
+            rows.append((title + suffix, per_axis(va[i]) if va else "?", per_axis(vb[i]) if vb else "?"))
     out = [[title, x, y, same(x, y)] for title, x, y in rows]
     out.append(["params", number(a.totals.params), number(b.totals.params), _ratio(eq.params)])
     out.append(["MACs", number(a.totals.macs), number(b.totals.macs), _ratio(eq.macs)])
