@@ -206,3 +206,12 @@ def test_dense_pointwise_remark(plain: CliRunner) -> None:
 def test_more_unit_and_convert_errors(runner: CliRunner, argv: list[str], message: str) -> None:
     result = runner.invoke(app, argv)
     assert (result.exit_code, result.stderr) == (2, message + "\n")
+
+
+def test_adaptive_pool_to_zero_units() -> None:
+    """PyTorch accepts AdaptiveAvgPool1d(0): ``nn.AdaptiveAvgPool1d(0)(torch.ones(1, 1)).shape`` is
+    (1, 0). A layer with no output unit reads nothing; rf answers (exit 0) instead of dividing by
+    the zero output size (found by tests/test_fuzz.py)."""
+    result = CliRunner().invoke(app, ["rf", "-i", "1,1", "AdaptiveAvgPool1d(0)", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["layers"][0]["output_shape"] == [1, 0]

@@ -84,7 +84,12 @@ def trace(network: Network) -> list[Step]:
                 except TypeError:  # a layer holding an unhashable value: computed every time
                     geo = apply_node(node, xs[0])
                 by_id[same] = geo
-            step = Step(node, tuple(xs), geo, rf.step(fields[node.inputs[0]], geo.spatial, xs[0], geo.back))
+            step = Step(
+                node,
+                tuple(xs),
+                geo,
+                rf.step(fields[node.inputs[0]], geo.spatial, xs[0], geo.back, geo.output),
+            )
         shapes[node.index] = geo.output
         fields[node.index] = step.field
         steps.append(step)

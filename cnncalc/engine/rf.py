@@ -114,9 +114,10 @@ def merge(fields: Sequence[Field]) -> Field:
     return Field(tuple(union), misaligned=misaligned, covers=covers, fractional=fractional)
 
 
-def step(field: Field, spatial: Spatial, x: Shape, back: Back | None = None) -> Field:
+def step(field: Field, spatial: Spatial, x: Shape, back: Back | None = None, y: Shape | None = None) -> Field:
     """The field after a layer with spatial map ``spatial`` applied to input shape ``x``
-    (``back``, the layer's exact map, tells whether a window as large as the input reads it all)."""
+    (``back``, the layer's exact map, tells whether a window as large as the input reads it all;
+    ``y``, the output shape, whether the layer has any unit at all)."""
     if not field.known or spatial == "unknown":
         return UNKNOWN
     if spatial == "identity" or field.whole:
@@ -142,6 +143,10 @@ def step(field: Field, spatial: Spatial, x: Shape, back: Back | None = None) -> 
     # The common layer (stride 1, a kernel smaller than its input, on a field that already
     # covers and has no stride below 1) costs one comparison per axis here: a long stack stays fast.
     sizes = x[len(x) - n :]
+    if y is not None and 0 in y[len(y) - n :]:
+        # no output unit along some axis (an adaptive pool to 0): nothing is read, the layer's
+        # map has no unit to ask
+        return Field(composed, covers=False, fractional=field.fractional)
     covers, fractional, spans = field.covers, field.fractional, False
     for axis, (w, size) in enumerate(zip(spatial, sizes)):
         if w.stride < 1:
