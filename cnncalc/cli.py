@@ -34,8 +34,10 @@ from cnncalc.limits import Limits
 from cnncalc.options import (
     ColorOpt,
     DebugOpt,
+    DepthOpt,
     FromTorchOpt,
     InputOpt,
+    InputsOpt,
     ListFormatOpt,
     OptimizerName,
     OutputOpt,
@@ -296,19 +298,13 @@ def shape(
     plot: Annotated[
         Path | None,
         typer.Option(
-            "--plot", help="Also draw parameters and MACs per layer to this .png/.svg.", show_default=False
-        ),
-    ] = None,
-    depth: Annotated[
-        int | None,
-        typer.Option(
-            "--depth",
-            "-d",
-            min=1,
-            help="Fold blocks nested deeper than this into one row.",
+            "--plot",
+            help="Also draw parameters and MACs per layer to this .png, .svg or .pdf.",
             show_default=False,
         ),
     ] = None,
+    depth: DepthOpt = None,
+    inputs: InputsOpt = False,
     darknet: Annotated[
         bool,
         typer.Option("--darknet", help="Short for --format darknet: Darknet's own layer list of a .cfg."),
@@ -342,9 +338,10 @@ def shape(
             out = OutputOptions("darknet", output, width, color)
         reads = load_reads(_given(sources, from_torch), _options(ctx, input, skip_unknown))
         if symbolic:
-            if flops or plot is not None or depth is not None:
+            if flops or plot is not None or depth is not None or inputs:
                 raise ArgumentError(
-                    "--symbolic shows formulas: --flops, --plot and --depth do not apply", "symbolic"
+                    "--symbolic shows formulas: --flops, --plot, --depth and --inputs do not apply",
+                    "symbolic",
                 )
             _emit(_formulas([r.network for r in reads]), out)
             return
@@ -354,8 +351,8 @@ def shape(
         if plot is not None:
             from cnncalc.render.plot import plot_cost
 
-            plot_cost(reports[0], plot, flops)
-        _emit(Shapes(reports, flops, depth, tuple(r.extras for r in reads)), out)
+            plot_cost(reports[0], plot, flops, depth)
+        _emit(Shapes(reports, flops, depth, tuple(r.extras for r in reads), inputs), out)
 
 
 def _formulas(networks: "list[Network]") -> object:
@@ -532,9 +529,13 @@ def receptive_field(
     plot: Annotated[
         Path | None,
         typer.Option(
-            "--plot", help="Also draw field size and stride per layer to this .png/.svg.", show_default=False
+            "--plot",
+            help="Also draw field size and stride per layer to this .png, .svg or .pdf.",
+            show_default=False,
         ),
     ] = None,
+    depth: DepthOpt = None,
+    inputs: InputsOpt = False,
     format: TableFormatOpt = None,
     output: OutputOpt = None,
     width: WidthOpt = None,
@@ -555,9 +556,9 @@ def receptive_field(
         if plot is not None:
             from cnncalc.render.plot import plot_receptive_field
 
-            plot_receptive_field(reports[0], plot)
+            plot_receptive_field(reports[0], plot, depth)
         if unit is None and not show:
-            _emit(Fields(reports), out)
+            _emit(Fields(reports, depth, inputs), out)
             return
         if len(networks) != 1:
             raise SpecError("--unit and --show take one network", Position(f"<arg {2}>"))

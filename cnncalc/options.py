@@ -95,6 +95,24 @@ WidthOpt = Annotated[
         "--width", max=10_000, help="Table width in characters (default: the terminal's).", show_default=False
     ),
 ]
+DepthOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--depth",
+        "-d",
+        min=1,
+        help="Fold blocks nested deeper than this into one row (tables, CSV, Markdown, --plot).",
+        show_default=False,
+    ),
+]
+InputsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--inputs",
+        help="Add a column of the layers feeding each row, by index (Keras' 'Connected to'): "
+        "for graphs with branches and merges.",
+    ),
+]
 ColorOpt = Annotated[
     bool, typer.Option("--color/--no-color", help="Colour in tables (NO_COLOR is respected).")
 ]

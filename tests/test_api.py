@@ -70,7 +70,7 @@ def test_plot_errors(tmp_path: Path, runner: CliRunner, monkeypatch: pytest.Monk
     result = runner.invoke(app, ["shape", str(EXAMPLES / "lenet5.yaml"), "--plot", str(path)])
     assert (result.exit_code, result.stderr) == (
         2,
-        f"{path}:1:1: plots are written as .png or .svg, not '.jpg'\n",
+        f"{path}:1:1: plots are written as .png, .svg or .pdf, not '.jpg'\n",
     )
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the extra were not installed
     path = tmp_path / "cost.png"

@@ -171,7 +171,8 @@ def test_symbolic_in_every_format_and_its_refusals() -> None:
     result = RUNNER.invoke(app, ["shape", UNET, "--symbolic", "--flops"])
     assert (result.exit_code, result.stderr) == (
         2,
-        "<option --symbolic>:1:1: --symbolic shows formulas: --flops, --plot and --depth do not apply\n",
+        "<option --symbolic>:1:1: --symbolic shows formulas: "
+        "--flops, --plot, --depth and --inputs do not apply\n",
     )
     result = RUNNER.invoke(app, ["shape", UNET, "--symbolic", "--format", "darknet"])
     assert result.exit_code == 2

@@ -219,11 +219,20 @@ def find_layer(network: Network, ref: str | None, steps: list[Step]) -> Step:
                 return step
         raise ArgumentError("no layer with spatial axes to take a unit of", "layer")
     for step in steps:
-        if ref in (step.node.key, step.node.name, str(step.node.index)):
+        if ref in (step.node.key, str(step.node.index)):
             return step
     for block in network.blocks:
         if block.path == ref:
             return steps[block.output]
+    named = [step for step in steps if step.node.name == ref]
+    if len(named) == 1:
+        return named[0]
+    if named:  # a name repeated in several blocks (ResNet's conv2d_1): never pick one silently
+        paths = ", ".join(f"{s.node.key} (#{s.node.index})" for s in named[:8])
+        more = ", …" if len(named) > 8 else ""
+        raise ArgumentError(
+            f"{len(named)} layers are named {ref!r}: give a path or an index ({paths}{more})", "layer"
+        )
     names = ", ".join(s.node.key for s in steps[:8])
     more = ", …" if len(steps) > 8 else ""
     raise ArgumentError(f"no layer {ref!r} (the layers are {names}{more}; or give an index)", "layer")

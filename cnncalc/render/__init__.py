@@ -51,7 +51,8 @@ def format_for(path: Path | None) -> Format:
 @dataclass(frozen=True)
 class Shapes:
     """``shape``: reports, with FLOPs instead of MACs, folded below a depth; ``extras`` are the
-    readers' (one mapping per report), for views of a source format such as Darknet's."""
+    readers' (one mapping per report), for views of a source format such as Darknet's;
+    ``inputs`` adds the column of the layers feeding each (Keras' "Connected to")."""
 
     title: ClassVar[str] = "the layer table"
 
@@ -59,15 +60,19 @@ class Shapes:
     flops: bool = False
     depth: int | None = None
     extras: tuple[Mapping[str, Any], ...] = ()
+    inputs: bool = False
 
 
 @dataclass(frozen=True)
 class Fields:
-    """``rf``: the receptive field of every layer of each report."""
+    """``rf``: the receptive field of every layer of each report, folded below a depth, with
+    the inputs column when ``inputs``."""
 
     title: ClassVar[str] = "the receptive-field table"
 
     reports: tuple[Report, ...]
+    depth: int | None = None
+    inputs: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import io
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import escape
-from cnncalc.report import Report
+from cnncalc.report import LayerReport, Report
 
 if TYPE_CHECKING:
     from cnncalc.render import Shapes
@@ -40,27 +40,44 @@ def csv_table(header: list[str], rows: list[list[str]]) -> str:
     return buffer.getvalue()
 
 
-def render(reports: list[Report], flops: bool = False) -> str:
-    """All layers of all reports in one table."""
+def render(reports: list[Report], flops: bool = False, depth: int | None = None, inputs: bool = False) -> str:
+    """All layers of all reports in one table, then each report's totals row; with ``depth``,
+    blocks nested deeper are one row (index ``first-last``, its type the block's kind); with
+    ``inputs``, a last column of the indexes of the layers feeding each (``input``: the
+    network's)."""
+    from cnncalc.render.table import inputs_cell, layer_numbers, tree_entries
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS + (["flops"] if flops else []))
+    writer.writerow(COLUMNS + (["flops"] if flops else []) + (["inputs"] if inputs else []))
     for report in reports:
         name = escape(report.name or "")
-        for layer in report.layers:
+        numbers = layer_numbers(report)
+        entries = tree_entries(report, depth) if depth is not None else None
+        items = [e.item for e in entries] if entries is not None else list(report.layers)
+        for item in items:
+            if isinstance(item, LayerReport):
+                head: list[object] = [item.index, escape(item.name), item.type, dims(item.input_shape)]
+            else:
+                first = report.layers[item.nodes[0]]
+                head = [
+                    f"{item.nodes[0]}-{item.nodes[-1]}",
+                    escape(item.path),
+                    item.kind,
+                    dims(first.input_shape),
+                ]
             row: list[object] = [
                 name,
-                layer.index,
-                escape(layer.name),
-                layer.type,
-                dims(layer.input_shape),
-                dims(layer.output_shape),
-                layer.params,
-                layer.trainable_params,
-                layer.macs,
-                layer.activation_bytes,
+                *head,
+                dims(item.output_shape),
+                item.params,
+                item.trainable_params,
+                item.macs,
+                item.activation_bytes,
             ]
-            writer.writerow(row + ([layer.flops] if flops else []))
+            writer.writerow(
+                row + ([item.flops] if flops else []) + ([inputs_cell(item, numbers)] if inputs else [])
+            )
         t = report.totals
         total: list[object] = [
             name,
@@ -74,10 +91,10 @@ def render(reports: list[Report], flops: bool = False) -> str:
             t.macs,
             t.activation_bytes,
         ]
-        writer.writerow(total + ([t.flops] if flops else []))
+        writer.writerow(total + ([t.flops] if flops else []) + ([""] if inputs else []))
     return buffer.getvalue()
 
 
 def shapes_csv(result: Shapes) -> str:
     """``shape --format csv``."""
-    return render(list(result.reports), result.flops)
+    return render(list(result.reports), result.flops, result.depth, result.inputs)

@@ -18,31 +18,41 @@ def row(cells: list[str]) -> str:
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
-def render(reports: list[Report], flops: bool = False) -> str:
-    """One heading and table per network, with a totals line under each."""
+def render(reports: list[Report], flops: bool = False, depth: int | None = None, inputs: bool = False) -> str:
+    """One heading and table per network, with a totals line under each: the layer tree as the
+    terminal table draws it (blocks, ``--depth``, shortcut marks), with ``inputs`` the column
+    of the layers feeding each."""
+    from cnncalc.render.table import inputs_cell, layer_numbers, tree_entries, tree_labels
+
     blocks = []
     ops = "FLOPs" if flops else "MACs"
     for report in reports:
         lines = [f"### {escape(report.name or 'network')}", ""]
         lines.append(f"Input {fmt_shape(report.input_shape)}, {report.dtype}.")
         lines.append("")
-        lines.append(row(["#", "Layer", "Type", "Output shape", "Params", ops, "Memory"]))
-        lines.append("|---:|---|---|---|---:|---:|---:|")
-        for layer in report.layers:
-            ops_count = layer.flops if flops else layer.macs
-            lines.append(
-                row(
-                    [
-                        str(layer.index),
-                        escape(layer.name),
-                        layer.type,
-                        fmt_shape(layer.output_shape),
-                        thousands(layer.params),
-                        thousands(ops_count),
-                        size(layer.activation_bytes),
-                    ]
-                )
+        lines.append(
+            row(
+                ["#", "Layer", "Type", "Output shape", "Params", ops, "Memory"]
+                + (["Inputs"] if inputs else [])
             )
+        )
+        lines.append("|---:|---|---|---|---:|---:|---:|" + ("---|" if inputs else ""))
+        entries = tree_entries(report, depth)
+        numbers = layer_numbers(report)
+        names = tree_labels([e.name for e in entries], [e.depth for e in entries])
+        for e, name in zip(entries, names):
+            item = e.item
+            ops_count = item.flops if flops else item.macs
+            cells = [
+                e.index,
+                f"**{name}**" if e.block else name,
+                f"{e.kind}, shortcut" if e.shortcut else e.kind,
+                fmt_shape(item.output_shape),
+                thousands(item.params),
+                thousands(ops_count),
+                size(item.activation_bytes),
+            ]
+            lines.append(row(cells + ([inputs_cell(item, numbers)] if inputs else [])))
         t = report.totals
         total = t.flops if flops else t.macs
         lines.append(
@@ -56,6 +66,7 @@ def render(reports: list[Report], flops: bool = False) -> str:
                     thousands(total),
                     size(t.activation_bytes),
                 ]
+                + ([""] if inputs else [])
             )
         )
         lines.append("")
@@ -70,4 +81,4 @@ def render(reports: list[Report], flops: bool = False) -> str:
 
 def shapes_markdown(result: Shapes) -> str:
     """``shape --format markdown``."""
-    return render(list(result.reports), result.flops)
+    return render(list(result.reports), result.flops, result.depth, result.inputs)

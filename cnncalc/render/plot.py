@@ -7,18 +7,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.errors import Position, SourceError
-from cnncalc.report import Report
+from cnncalc.report import BlockReport, LayerReport, Report
 
 if TYPE_CHECKING:
     from cnncalc.engine.memory import MemoryTotals
 
-FORMATS = (".png", ".svg")
+FORMATS = (".png", ".svg", ".pdf")
 
 
 def _pyplot(path: Path) -> Any:
     if path.suffix.lower() not in FORMATS:
         raise SourceError(
-            f"plots are written as .png or .svg, not {path.suffix or 'no suffix'!r}", Position(str(path))
+            f"plots are written as .png, .svg or .pdf, not {path.suffix or 'no suffix'!r}",
+            Position(str(path)),
         )
     from cnncalc.render.output import check_target
 
@@ -41,22 +42,42 @@ def _save(fig: Any, path: Path) -> None:
     write_file(path, lambda handle: fig.savefig(handle, format=path.suffix.lower().lstrip(".")))
 
 
-def plot_receptive_field(report: Report, path: Path) -> None:
-    """Receptive-field size and effective stride per layer (largest axis), against the input size."""
+def _bars(report: Report, depth: int | None) -> list[tuple[str, LayerReport | BlockReport]]:
+    """What the plots draw, one bar or step each: every layer, or with ``depth`` the rows of
+    the table at that depth that do not overlap (layers no deeper, blocks folded at it), each
+    with its ``#`` cell."""
+    from cnncalc.render.table import tree_entries
+
+    if depth is None:
+        return [(str(layer.index), layer) for layer in report.layers]
+    return [(e.index, e.item) for e in tree_entries(report, depth) if not e.block or e.depth == depth]
+
+
+def _ticks(ax: Any, labels: list[str]) -> None:
+    """Rows by their ``#`` cell (a block by its first-last range), all of them when they fit."""
+    if len(labels) <= 40:
+        ax.set_xticks(range(len(labels)), labels, rotation=90 if len(labels) > 12 else 0, fontsize=8)
+
+
+def plot_receptive_field(report: Report, path: Path, depth: int | None = None) -> None:
+    """Receptive-field size and effective stride per layer (largest axis), against the input
+    size; a folded block shows its output's field."""
     plt = _pyplot(path)
-    rows = [(i, layer) for i, layer in enumerate(report.layers) if layer.receptive_field is not None]
-    xs = [i for i, _ in rows]
-    sizes = [float(max(layer.receptive_field.size, default=1)) for _, layer in rows]  # type: ignore[union-attr]
-    strides = [float(max(layer.receptive_field.stride, default=1)) for _, layer in rows]  # type: ignore[union-attr]
-    fig, ax = plt.subplots(
-        figsize=(min(14.0, max(6.0, 0.18 * len(report.layers) + 3)), 4.2), layout="constrained"
-    )
+    rows = []
+    for label, item in _bars(report, depth):
+        if item.receptive_field is not None:
+            rows.append((label, item.receptive_field))
+    xs = list(range(len(rows)))
+    sizes = [float(max(field.size, default=1)) for _, field in rows]
+    strides = [float(max(field.stride, default=1)) for _, field in rows]
+    fig, ax = plt.subplots(figsize=(min(14.0, max(6.0, 0.18 * len(rows) + 3)), 4.2), layout="constrained")
     ax.step(xs, sizes, where="post", label="receptive field size", color="#1f77b4", linewidth=2)
     ax.step(xs, strides, where="post", label="effective stride", color="#ff7f0e", linewidth=2)
     spatial = report.input_shape[2:] or report.input_shape[-1:]
     ax.axhline(max(spatial), color="grey", linestyle="--", linewidth=1, label=f"input size ({max(spatial)})")
     ax.set_yscale("log", base=2)
-    ax.set_xlabel("layer index")
+    _ticks(ax, [label for label, _ in rows])
+    ax.set_xlabel("layer")
     ax.set_ylabel("input positions (largest axis)")
     ax.set_title(f"{report.name or 'network'}: receptive field per layer")
     ax.legend(loc="upper left")
@@ -65,18 +86,20 @@ def plot_receptive_field(report: Report, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_cost(report: Report, path: Path, flops: bool = False) -> None:
-    """Parameters and MACs (or FLOPs) per layer, on a log scale."""
+def plot_cost(report: Report, path: Path, flops: bool = False, depth: int | None = None) -> None:
+    """Parameters and MACs (or FLOPs) per layer, or per folded block with ``depth``, on a log scale."""
     plt = _pyplot(path)
-    xs = list(range(len(report.layers)))
-    params = [layer.params for layer in report.layers]
-    ops = [layer.flops if flops else layer.macs for layer in report.layers]
+    bars = _bars(report, depth)
+    xs = list(range(len(bars)))
+    params = [item.params for _, item in bars]
+    ops = [item.flops if flops else item.macs for _, item in bars]
     fig, ax = plt.subplots(figsize=(min(14.0, max(6.0, 0.18 * len(xs) + 3)), 4.2), layout="constrained")
     width = 0.4
     ax.bar([x - width / 2 for x in xs], params, width, label="parameters", color="#1f77b4")
     ax.bar([x + width / 2 for x in xs], ops, width, label="FLOPs" if flops else "MACs", color="#ff7f0e")
     ax.set_yscale("log")
-    ax.set_xlabel("layer index")
+    _ticks(ax, [label for label, _ in bars])
+    ax.set_xlabel("layer")
     ax.set_title(f"{report.name or 'network'}: cost per layer")
     ax.legend(loc="upper right")
     ax.grid(True, axis="y", alpha=0.3)
@@ -115,5 +138,5 @@ def plot_memory(
     ax.set_title(f"{name or 'network'}: training memory estimate (PyTorch CPU autograd rules)")
     ax.legend(loc="upper left")
     ax.grid(True, axis="y", alpha=0.3)
-    fig.savefig(path)
+    _save(fig, path)
     plt.close(fig)

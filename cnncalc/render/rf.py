@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from cnncalc.errors import escape
 from cnncalc.layers.base import fmt_shape
 from cnncalc.render.numbers import exact, per_axis
-from cnncalc.report import Report, UnitRegion, summarize
+from cnncalc.report import LayerReport, ReceptiveField, Report, UnitRegion, summarize
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -25,48 +25,70 @@ OUTSIDE = "·"
 PADDING = "░"
 
 
-def rf_tables(reports: list[Report]) -> list[RenderableType]:
-    """Per layer: output shape, receptive-field size, effective stride and padding, centre of unit 0."""
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
+# the marks of the receptive-field table's last column, and what they say under it
+EXCEEDS = "*"
+MISALIGNED = "~"
+
+
+def _marks(field: ReceptiveField) -> str:
+    """``*`` when the field is larger than the input, ``~`` at a misaligned merge."""
+    return (EXCEEDS if field.exceeds_input else "") + (MISALIGNED if field.misaligned_strides else "")
+
+
+def _field_cells(field: ReceptiveField | None) -> tuple[str, ...]:
+    """Size, stride, padding, centre of unit 0 and marks, as the table writes them."""
+    if field is None:
+        return ("?", "?", "?", "?", "")
+    size = "all " + per_axis(field.size) if field.whole else per_axis(field.size)
+    return (size, per_axis(field.stride), per_axis(field.padding), per_axis(field.centre0), _marks(field))
+
+
+def rf_tables(reports: list[Report], depth: int | None = None, inputs: bool = False) -> list[RenderableType]:
+    """Per row of the layer tree (blocks, paths and ``depth`` as the shape table has them):
+    output shape, receptive-field size, effective stride and padding, centre of unit 0, marks;
+    with ``inputs``, the layers feeding each."""
+    from cnncalc.render.table import (
+        LayerTable,
+        Summary,
+        inputs_cell,
+        layer_numbers,
+        tree_entries,
+        tree_labels,
+    )
 
     out: list[RenderableType] = []
+    headers = ("#", "Layer (type)", "Output shape", "RF size", "Stride", "Padding", "Centre 0", "")
     for report in reports:
         title = f"{escape(report.name or 'network')} · input {fmt_shape(report.input_shape)}"
-        table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", padding=(0, 0, 0, 1))
-        table.show_edge = False
-        headers = ["#", "Layer (type)", "Output shape", "RF size", "Stride", "Padding", "Centre 0", ""]
-        for i, header in enumerate(headers):
-            table.add_column(header, justify="right" if i == 0 else "left", no_wrap=i != 1, overflow="fold")
-        table.columns[1].min_width = 12
-        exceeded = False
-        for layer in report.layers:
-            field = layer.receptive_field
-            if field is None:
-                cells = ["?", "?", "?", "?", ""]
-            else:
-                size = "all " + per_axis(field.size) if field.whole else per_axis(field.size)
-                mark = "*" if field.exceeds_input else ""
-                exceeded = exceeded or field.exceeds_input
-                cells = [size, per_axis(field.stride), per_axis(field.padding), per_axis(field.centre0), mark]
-            table.add_row(
-                str(layer.index),
-                f"{escape(layer.name)} ({layer.type})",
-                fmt_shape(layer.output_shape),
-                *cells,
-            )
-        out.append(table)
+        entries = tree_entries(report, depth)
+        numbers = layer_numbers(report)
+        labels = tree_labels([e.label for e in entries], [e.depth for e in entries])
+        rows = tuple(
+            (e.index, label, fmt_shape(e.item.output_shape), *_field_cells(e.item.receptive_field))
+            + ((inputs_cell(e.item, numbers),) if inputs else ())
+            for e, label in zip(entries, labels)
+        )
+        footer = ("",) * (len(headers) + inputs)
+        table_headers = (*headers, "Inputs") if inputs else headers
+        out.append(
+            LayerTable(title, table_headers, rows, footer, tuple(e.block for e in entries), frozenset({0}))
+        )
+        fields = [layer.receptive_field for layer in report.layers]
         notes = []
-        if exceeded:
-            notes.append("* the receptive field is larger than the input (it reaches into padding)")
-        if any(layer.receptive_field is None for layer in report.layers):
+        if any(f is not None and f.exceeds_input for f in fields):
+            notes.append(f"{EXCEEDS} the receptive field is larger than the input (it reaches into padding)")
+        if any(f is not None and f.misaligned_strides for f in fields):
+            notes.append(
+                f"{MISALIGNED} misaligned merge: its inputs' strides or centres differ (Distill's "
+                "alignment condition); size and padding are their union"
+            )
+        if any(f is None for f in fields):
             notes.append("? not determined: a layer reshapes space in a way the algebra does not follow")
         notes.append(
             "unit u sees input [u·stride − padding, u·stride − padding + size − 1] per axis "
             "(Araujo et al., Distill 2019)"
         )
-        out.append(Text("\n".join(notes)))
+        out.append(Summary(tuple(notes)))
     return out
 
 
@@ -187,39 +209,47 @@ def _meets(span: range, lo: Fraction | int, hi: Fraction | int) -> bool:
     return len(span) > 0 and max(span.start, math.ceil(lo)) <= min(span.stop - 1, math.floor(hi))
 
 
-def _rows(reports: list[Report]) -> list[list[str]]:
+def _rows(reports: list[Report], depth: int | None = None, inputs: bool = False) -> list[list[str]]:
+    """The receptive-field table's rows for CSV and Markdown, in CSV's convention (ASCII:
+    shapes ``1x3x224x224``, per-axis values ``13/2x13/2``, unknown empty, booleans
+    ``true``/``false``)."""
+    from cnncalc.render.csvout import dims
+    from cnncalc.render.table import inputs_cell, layer_numbers, tree_entries
+
     rows = []
     for report in reports:
-        for layer in report.layers:
-            f = layer.receptive_field
+        numbers = layer_numbers(report)
+        for e in tree_entries(report, depth):
+            f = e.item.receptive_field
             values = (
                 [
-                    per_axis(f.size),
-                    per_axis(f.stride),
-                    per_axis(f.padding),
-                    per_axis(f.centre0),
+                    axes(f.size),
+                    axes(f.stride),
+                    axes(f.padding),
+                    axes(f.centre0),
                     str(f.whole).lower(),
+                    str(f.exceeds_input).lower(),
+                    str(bool(f.misaligned_strides)).lower(),
                 ]
                 if f
-                else ["", "", "", "", ""]
+                else [""] * 7
             )
-            rows.append(
-                [
-                    escape(report.name or ""),
-                    str(layer.index),
-                    escape(layer.name),
-                    layer.type,
-                    fmt_shape(layer.output_shape),
-                    *values,
-                ]
-            )
+            name = escape(e.item.path or (e.item.name if isinstance(e.item, LayerReport) else ""))
+            kind = f"{e.kind}, shortcut" if e.shortcut else e.kind
+            row = [escape(report.name or ""), e.index, name, kind, dims(e.item.output_shape), *values]
+            rows.append(row + ([inputs_cell(e.item, numbers)] if inputs else []))
     return rows
+
+
+def axes(values: tuple[Fraction | int, ...]) -> str:
+    """Per-axis values as CSV writes them, joined like shapes: ``13/2x13/2``."""
+    return "x".join(exact(Fraction(v)) for v in values)
 
 
 RF_COLUMNS = [
     "network",
     "index",
-    "name",
+    "path",
     "type",
     "output_shape",
     "rf_size",
@@ -227,36 +257,41 @@ RF_COLUMNS = [
     "padding",
     "centre0",
     "whole",
+    "exceeds_input",
+    "misaligned",
 ]
 
 
-def rf_csv(reports: list[Report]) -> str:
-    """The receptive-field table as CSV (per-axis values joined with ×, fractions as p/q)."""
+def rf_csv(reports: list[Report], depth: int | None = None, inputs: bool = False) -> str:
+    """The receptive-field table as CSV."""
     from cnncalc.render.csvout import csv_table
 
-    return csv_table(RF_COLUMNS, _rows(reports))
+    return csv_table(RF_COLUMNS + (["inputs"] if inputs else []), _rows(reports, depth, inputs))
 
 
-def rf_markdown(reports: list[Report]) -> str:
+def rf_markdown(reports: list[Report], depth: int | None = None, inputs: bool = False) -> str:
     """The receptive-field table as Markdown."""
-    lines = ["| " + " | ".join(RF_COLUMNS[1:]) + " |", "|" + "---|" * (len(RF_COLUMNS) - 1)]
-    lines += ["| " + " | ".join(row[1:]) + " |" for row in _rows(reports)]
+    from cnncalc.render.markdown import row
+
+    columns = RF_COLUMNS[1:] + (["inputs"] if inputs else [])
+    lines = [row(columns), "|" + "---|" * len(columns)]
+    lines += [row(r[1:]) for r in _rows(reports, depth, inputs)]
     return "\n".join(lines) + "\n"
 
 
 def fields_table(result: Fields) -> list[RenderableType]:
     """``rf``: the tables of :func:`rf_tables`."""
-    return rf_tables(list(result.reports))
+    return rf_tables(list(result.reports), result.depth, result.inputs)
 
 
 def fields_csv(result: Fields) -> str:
     """``rf --format csv``."""
-    return rf_csv(list(result.reports))
+    return rf_csv(list(result.reports), result.depth, result.inputs)
 
 
 def fields_markdown(result: Fields) -> str:
     """``rf --format markdown``."""
-    return rf_markdown(list(result.reports))
+    return rf_markdown(list(result.reports), result.depth, result.inputs)
 
 
 def unit_table(result: Unit) -> list[RenderableType]:

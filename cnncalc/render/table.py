@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, ClassVar
 from cnncalc.errors import escape
 from cnncalc.layers.base import fmt_shape
 from cnncalc.render.numbers import count, si, size, thousands
-from cnncalc.report import BlockReport, Report, Shape
+from cnncalc.report import BlockReport, LayerReport, Report, Shape
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.table import Table
     from rich.text import Text
 
@@ -34,14 +34,48 @@ class Row:
     block: bool = False
 
 
-def tree_rows(report: Report, flops: bool = False, depth: int | None = None) -> list[Row]:
+@dataclass(frozen=True)
+class Entry:
+    """One line of a layer tree before its figures are chosen: the layer or block it shows, its
+    ``#`` cell (an index, or a block's first-last range), its name (escaped) and kind, its
+    nesting depth, and whether it lies on a Residual's shortcut path."""
+
+    item: LayerReport | BlockReport
+    index: str
+    name: str
+    kind: str
+    depth: int
+    shortcut: bool = False
+
+    @property
+    def block(self) -> bool:
+        return isinstance(self.item, BlockReport)
+
+    @property
+    def label(self) -> str:
+        """``name (Type)``; ``name (Type, shortcut)`` on a shortcut path, which sits beside the
+        body's rows as their sibling."""
+        return f"{self.name} ({self.kind}, {SHORTCUT})" if self.shortcut else f"{self.name} ({self.kind})"
+
+
+SHORTCUT = "shortcut"
+
+
+def _on_shortcut(layer: LayerReport, chain: list[BlockReport]) -> bool:
+    """Whether the layer is on the shortcut path of its innermost Residual block."""
+    inner = next((b for b in reversed(chain) if b.kind == "Residual"), None)
+    return inner is not None and (layer.path or layer.name).startswith(f"{inner.path}.{SHORTCUT}.")
+
+
+def tree_entries(report: Report, depth: int | None = None) -> list[Entry]:
     """Layers in topological order with their blocks before them, nested as written; rows
-    deeper than ``depth`` are folded into their block's row."""
+    deeper than ``depth`` are folded into their block's row. Every view of a layer tree (the
+    shape and receptive-field tables, CSV, Markdown) lists these."""
     parents: dict[int, list[BlockReport]] = {}
     for block in report.blocks:
         for n in block.nodes:
             parents.setdefault(n, []).append(block)
-    rows: list[Row] = []
+    entries: list[Entry] = []
     opened: set[str] = set()
     for layer in report.layers:
         chain = sorted(parents.get(layer.index, []), key=lambda b: b.depth)
@@ -50,33 +84,50 @@ def tree_rows(report: Report, flops: bool = False, depth: int | None = None) -> 
                 opened.add(block.path)
                 if depth is None or block.depth <= depth:
                     first, last = block.nodes[0], block.nodes[-1]
-                    local = block.path.rsplit(".", 1)[-1]
-                    rows.append(
-                        Row(
-                            f"{first}-{last}",
-                            f"{escape(local)} ({block.kind})",
-                            block.depth,
-                            block.output_shape,
-                            block.params,
-                            block.flops if flops else block.macs,
-                            block.activation_bytes,
-                            block=True,
-                        )
-                    )
+                    local = escape(block.path.rsplit(".", 1)[-1])
+                    entries.append(Entry(block, f"{first}-{last}", local, block.kind, block.depth))
         layer_depth = len(chain) + 1
         if depth is None or layer_depth <= depth:
-            rows.append(
-                Row(
-                    str(layer.index),
-                    f"{escape(layer.name)} ({layer.type})",
-                    layer_depth,
-                    layer.output_shape,
-                    layer.params,
-                    layer.flops if flops else layer.macs,
-                    layer.activation_bytes,
-                )
+            entry = Entry(
+                layer,
+                str(layer.index),
+                escape(layer.name),
+                layer.type,
+                layer_depth,
+                _on_shortcut(layer, chain),
             )
-    return rows
+            entries.append(entry)
+    return entries
+
+
+def tree_rows(report: Report, flops: bool = False, depth: int | None = None) -> list[Row]:
+    """The shape table's rows: :func:`tree_entries` with their figures."""
+    return [
+        Row(
+            e.index,
+            e.label,
+            e.depth,
+            e.item.output_shape,
+            e.item.params,
+            e.item.flops if flops else e.item.macs,
+            e.item.activation_bytes,
+            block=e.block,
+        )
+        for e in tree_entries(report, depth)
+    ]
+
+
+def inputs_cell(layer: LayerReport | BlockReport, numbers: dict[str, int]) -> str:
+    """The layers feeding a layer, by index (Keras' "Connected to"); ``input`` for the
+    network's input; empty for a block row."""
+    if isinstance(layer, BlockReport):
+        return ""
+    return ", ".join(str(numbers[p]) if p in numbers else "input" for p in layer.inputs)
+
+
+def layer_numbers(report: Report) -> dict[str, int]:
+    """Each layer's path (what ``inputs`` lists) to its index."""
+    return {(layer.path or layer.name): layer.index for layer in report.layers}
 
 
 def tree_labels(labels: Sequence[str], depths: Sequence[int]) -> list[str]:
@@ -115,30 +166,52 @@ def _plain_safe(text: str) -> bool:
 
 @dataclass(frozen=True)
 class LayerTable:
-    """One network's layer table: cells already written, drawn by rich (``__rich__``) or, where
-    nothing needs wrapping, as the same plain text without it (:meth:`plain_lines`)."""
+    """One network's layer table: cells already written, drawn by rich (``__rich_console__``)
+    or, where nothing needs wrapping, as the same plain text without it (:meth:`plain_lines`).
+
+    No column is ever dropped: narrower than :meth:`min_width`, the table is drawn stacked, one
+    block of ``header  value`` lines per row (:meth:`stacked_lines`)."""
 
     title: str
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     footer: tuple[str, ...]
     bold: tuple[bool, ...]
+    # the columns whose cells are right-aligned (figures); the others are left-aligned
+    right: frozenset[int] = frozenset({0, 3, 4, 5})
 
     # the column that gives way on a narrow terminal (it wraps); the others never shrink
     FLEX: ClassVar[int] = 1
-    RIGHT: ClassVar[frozenset[int]] = frozenset({0, 3, 4, 5})
+    # the narrowest the wrapping column gets before the table is stacked instead
+    FLEX_MIN: ClassVar[int] = 12
 
     def widest(self, i: int) -> int:
         return max([len(self.headers[i]), len(self.footer[i])] + [len(row[i]) for row in self.rows])
 
-    def __rich__(self) -> Table:
+    def min_width(self) -> int:
+        """The narrowest width that shows every column whole: every fixed column at its widest
+        cell, the wrapping one at :attr:`FLEX_MIN` (or its widest, if less), one space of
+        padding before each, one-space dividers between them."""
+        columns = len(self.headers)
+        fixed = sum(self.widest(i) + 1 for i in range(columns) if i != self.FLEX)
+        return fixed + min(self.widest(self.FLEX), self.FLEX_MIN) + 1 + columns - 1
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width < self.min_width():
+            from rich.text import Text
+
+            yield Text("\n".join(self.stacked_lines(options.max_width)))
+        else:
+            yield self._rich_table()
+
+    def _rich_table(self) -> Table:
         from rich import box
         from rich.table import Table
 
         table = Table(
             title=self.title,
             box=box.SIMPLE_HEAD,
-            show_footer=True,
+            show_footer=any(self.footer),
             title_justify="left",
             padding=(0, 0, 0, 1),
             show_edge=False,
@@ -151,15 +224,27 @@ class LayerTable:
             table.add_column(
                 header,
                 footer=self.footer[i],
-                justify="right" if i in self.RIGHT else "left",
+                justify="right" if i in self.right else "left",
                 no_wrap=fixed,
                 overflow="ellipsis" if fixed else "fold",
-                min_width=widest if fixed else min(widest, 12),
+                min_width=widest if fixed else min(widest, self.FLEX_MIN),
                 ratio=None if fixed else 1,
             )
         for cells, bold in zip(self.rows, self.bold):
             table.add_row(*cells, style="bold" if bold else None)
         return table
+
+    def stacked_lines(self, width: int) -> list[str]:
+        """The table as blocks, one per row: ``#index label`` then ``header  value`` for every
+        other column (empty cells left out), lines folded at ``width``."""
+        keys = [i for i in range(len(self.headers)) if i not in (0, self.FLEX)]
+        pad = max(len(self.headers[i]) for i in keys) if keys else 0
+        lines = [self.title, "─" * width]
+        for cells in (*self.rows, self.footer) if any(self.footer) else self.rows:
+            head = f"{cells[0]} {cells[self.FLEX]}".strip()
+            lines.append(head)
+            lines += [f"  {self.headers[i].ljust(pad)}  {cells[i]}" for i in keys if cells[i]]
+        return [part for line in lines for part in _fold(line, width)]
 
     def plain_lines(self, width: int) -> list[str] | None:
         """The lines rich draws at ``width`` without colour, or None where it would wrap or
@@ -167,23 +252,23 @@ class LayerTable:
 
         Rich's layout here (``Table._calculate_column_widths`` with ``expand``): each fixed
         column is its widest cell plus the left padding; the flexible column takes what is left
-        of ``width`` after them and the five one-space dividers; no cell wraps when the widest
-        name fits that.
+        of ``width`` after them and the one-space dividers; no cell wraps when the widest name
+        fits that. Narrower than :meth:`min_width`, the stacked layout.
         """
+        if width < self.min_width():
+            return self.stacked_lines(width) if all(_plain_safe(t) for t in self._texts() if t) else None
         columns = len(self.headers)
         widths = [self.widest(i) + 1 for i in range(columns)]
         flexible = width - (columns - 1) - (sum(widths) - widths[self.FLEX])
         if flexible < widths[self.FLEX] or len(self.title) > width:
             return None
-        texts = [self.title, self.headers[self.FLEX], self.footer[self.FLEX]]
-        texts += [row[self.FLEX] for row in self.rows]
-        if not all(_plain_safe(t) for t in texts if t):
+        if not all(_plain_safe(t) for t in self._texts() if t):
             return None
         widths[self.FLEX] = flexible
 
         def line(cells: tuple[str, ...]) -> str:
             return " ".join(
-                " " + (c.rjust(w - 1) if i in self.RIGHT else c.ljust(w - 1))
+                " " + (c.rjust(w - 1) if i in self.right else c.ljust(w - 1))
                 for i, (c, w) in enumerate(zip(cells, widths))
             )
 
@@ -192,9 +277,22 @@ class LayerTable:
             line(self.headers),
             "─" * width,
             *(line(cells) for cells in self.rows),
-            "",
-            line(self.footer),
+            *(["", line(self.footer)] if any(self.footer) else []),
         ]
+
+    def _texts(self) -> list[str]:
+        """The cells rich might draw otherwise than written (see :func:`_plain_safe`)."""
+        return [self.title, self.headers[self.FLEX], self.footer[self.FLEX]] + [
+            row[self.FLEX] for row in self.rows
+        ]
+
+
+def _fold(line: str, width: int) -> list[str]:
+    """A line cut into pieces of at most ``width`` characters (the stacked layout's last resort
+    for a name longer than the terminal)."""
+    if len(line) <= width or width < 1:
+        return [line]
+    return [line[i : i + width] for i in range(0, len(line), width)]
 
 
 @dataclass(frozen=True)
@@ -216,31 +314,44 @@ class Summary:
 
 
 def shape_tables(
-    reports: list[Report], flops: bool = False, depth: int | None = None
+    reports: list[Report], flops: bool = False, depth: int | None = None, inputs: bool = False
 ) -> list[RenderableType]:
-    """One table per network: output shape, parameters, MACs (or FLOPs) and memory per layer."""
+    """One table per network: output shape, parameters, MACs (or FLOPs) and memory per layer;
+    with ``inputs``, a last column of the layers feeding each (by index)."""
     out: list[RenderableType] = []
     ops = "FLOPs" if flops else "MACs"
     for report in reports:
         t = report.totals
         title = f"{escape(report.name or 'network')} · input {fmt_shape(report.input_shape)} · {report.dtype}"
         total_ops = t.flops if flops else t.macs
-        tree = tree_rows(report, flops, depth)
+        entries = tree_entries(report, depth)
+        numbers = layer_numbers(report)
+        labels = tree_labels([e.label for e in entries], [e.depth for e in entries])
         rows = tuple(
             (
-                row.index,
+                e.index,
                 label,
-                fmt_shape(row.output_shape),
-                thousands(row.params) if row.params else "-",
-                si(row.ops) if row.ops else "-",
-                size(row.memory),
+                fmt_shape(e.item.output_shape),
+                thousands(e.item.params) if e.item.params else "-",
+                si(ops_count) if (ops_count := e.item.flops if flops else e.item.macs) else "-",
+                size(e.item.activation_bytes),
             )
-            for row, label in zip(tree, tree_labels([r.label for r in tree], [r.depth for r in tree]))
+            + ((inputs_cell(e.item, numbers),) if inputs else ())
+            for e, label in zip(entries, labels)
         )
         shape = " · ".join(fmt_shape(head) for head in report.heads)  # every head of a multi-output network
-        footer = ("", "Total", shape, thousands(t.params), si(total_ops), size(t.activation_bytes))
-        headers = ("#", "Layer (type)", "Output shape", "Params", ops, "Memory")
-        out.append(LayerTable(title, headers, rows, footer, tuple(row.block for row in tree)))
+        footer: tuple[str, ...] = (
+            "",
+            "Total",
+            shape,
+            thousands(t.params),
+            si(total_ops),
+            size(t.activation_bytes),
+        )
+        headers: tuple[str, ...] = ("#", "Layer (type)", "Output shape", "Params", ops, "Memory")
+        if inputs:
+            headers, footer = (*headers, "Inputs"), (*footer, "")
+        out.append(LayerTable(title, headers, rows, footer, tuple(e.block for e in entries)))
         summary = (
             f"Params: {count(t.params)} · {size(t.param_bytes)}",
             f"  trainable {thousands(t.trainable_params)} · "
@@ -264,7 +375,7 @@ def _read_notes(report: Report) -> tuple[str, ...]:
 
 def shapes_table(result: Shapes) -> list[RenderableType]:
     """``shape``: the tables of :func:`shape_tables`."""
-    return shape_tables(list(result.reports), result.flops, result.depth)
+    return shape_tables(list(result.reports), result.flops, result.depth, result.inputs)
 
 
 def to_text(renderables: list[RenderableType], width: int | None = None, color: bool = True) -> str:
