@@ -170,7 +170,7 @@ def test_from_torch_factory_with_literal_arguments(models: str) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("nomodule", "<torch nomodule>:1:1: --from-torch wants package.module:attr or"),
+        ("nomodule", "<torch nomodule>:1:1: --from-torch wants package.module:attr, package.module:factory"),
         (
             "os:path.join(x)",
             "<torch os:path.join(x)>:1:14: --from-torch: only literals (numbers, strings, booleans, "

@@ -154,3 +154,18 @@ def test_plots_fold_to_depth_and_write_pdf(tmp_path: Path) -> None:
         result = runner.invoke(app, [command, RESNET18, "--depth", "1", "--plot", str(target)])
         assert result.exit_code == 0, result.stderr
         assert target.read_bytes().startswith(b"%PDF")
+
+
+def test_rf_plot_follows_one_path_per_head() -> None:
+    """ResNet-18's path to its head runs through every block's body: every layer but the six on
+    the 1×1 downsample shortcuts (23, 24, 39, 40, 55, 56, see above). yolov3-tiny has two heads,
+    its [yolo] layers 16 and 23 (Darknet's own numbering of the cfg's sections)."""
+    pytest.importorskip("matplotlib")
+    from cnncalc.render.plot import head_paths
+
+    report = cnncalc.analyze(cnncalc.load(RESNET18))
+    ((name, chain),) = head_paths(report)
+    assert name == "linear_1"
+    assert [layer.index for layer in chain] == [i for i in range(69) if i not in (23, 24, 39, 40, 55, 56)]
+    yolo = cnncalc.analyze(cnncalc.load(str(EXAMPLES / "yolov3-tiny.cfg")))
+    assert [name for name, _ in head_paths(yolo)] == ["yolo_16", "yolo_23"]

@@ -184,6 +184,12 @@ def by_name(name: str) -> ReaderInfo:
 def reader_for(source: Source) -> ReaderInfo:
     """The reader of a source: by suffix, as a PyTorch reference, or by its first bytes."""
     lower = source.name.lower()
+    if lower.endswith(".py"):  # code, not a network file: say how to read the module it defines
+        raise SourceError(
+            f"a Python file: read the module it defines with --from-torch '{source.name}:Net(...)' "
+            "(naming its class or factory) and --input; that runs the file",
+            Position(source.name),
+        )
     for info in READERS:
         if lower.endswith(info.suffixes) and (info.suffix_claims or _sniffed(info, source)):
             return info

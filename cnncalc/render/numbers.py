@@ -26,6 +26,11 @@ def size(n: int) -> str:
     return f"{n} B"
 
 
+def things(n: int, noun: str) -> str:
+    """``n`` with separators and ``noun`` singular or plural: ``1 position``, ``44,521 positions``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def count(n: int) -> str:
     """Exact with separators, plus the unit form when it helps: ``61,706 (61.71 K)``, ``93``."""
     return thousands(n) if abs(n) < 1000 else f"{thousands(n)} ({si(n)})"

@@ -3,6 +3,7 @@ memory against batch size."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,28 +60,71 @@ def _ticks(ax: Any, labels: list[str]) -> None:
         ax.set_xticks(range(len(labels)), labels, rotation=90 if len(labels) > 12 else 0, fontsize=8)
 
 
+def head_paths(report: Report) -> list[tuple[str, list[LayerReport]]]:
+    """One path per head, from the input to the head's layer: back from the head, at each merge
+    the input with the largest field (the body, not a 1×1 shortcut), so the line never dips on
+    a side branch. Each with its head's name."""
+    numbers = {(layer.path or layer.name): layer.index for layer in report.layers}
+    heads = [numbers[p] for p in report.outputs if p in numbers] or [len(report.layers) - 1]
+
+    def reach(layer: LayerReport) -> Fraction | int:
+        field = layer.receptive_field
+        return max(field.size, default=0) if field is not None else -1
+
+    paths = []
+    for head in heads:
+        chain = [report.layers[head]]
+        while True:
+            feeding = [report.layers[numbers[p]] for p in chain[-1].inputs if p in numbers]
+            if not feeding:
+                break
+            chain.append(max(feeding, key=reach))  # the first of equals: the order as written
+        paths.append((report.layers[head].name, chain[::-1]))
+    return paths
+
+
 def plot_receptive_field(report: Report, path: Path, depth: int | None = None) -> None:
-    """Receptive-field size and effective stride per layer (largest axis), against the input
-    size; a folded block shows its output's field."""
+    """Receptive-field size and effective stride (largest axis) against the input size: along
+    one path per head (see :func:`head_paths`) by layer index, or with ``depth`` per row of the
+    folded table (a folded block shows its output's field)."""
     plt = _pyplot(path)
-    rows = []
-    for label, item in _bars(report, depth):
-        if item.receptive_field is not None:
-            rows.append((label, item.receptive_field))
-    xs = list(range(len(rows)))
-    sizes = [float(max(field.size, default=1)) for _, field in rows]
-    strides = [float(max(field.stride, default=1)) for _, field in rows]
-    fig, ax = plt.subplots(figsize=(min(14.0, max(6.0, 0.18 * len(rows) + 3)), 4.2), layout="constrained")
-    ax.step(xs, sizes, where="post", label="receptive field size", color="#1f77b4", linewidth=2)
-    ax.step(xs, strides, where="post", label="effective stride", color="#ff7f0e", linewidth=2)
+    if depth is None:
+        lines = [
+            (name, [(layer.index, str(layer.index), layer.receptive_field) for layer in chain])
+            for name, chain in head_paths(report)
+        ]
+    else:
+        rows = [(label, item.receptive_field) for label, item in _bars(report, depth)]
+        lines = [("", [(x, label, field) for x, (label, field) in enumerate(rows)])]
+    fig, ax = plt.subplots(
+        figsize=(min(14.0, max(6.0, 0.18 * len(report.layers) + 3)), 4.2), layout="constrained"
+    )
+    several = len(lines) > 1
+    for n, (name, points) in enumerate(lines):
+        known = [(x, field) for x, _, field in points if field is not None]
+        xs = [x for x, _ in known]
+        suffix = f" ({name})" if several else ""
+        style = {"linestyle": ("-", "--", ":", "-.")[n % 4]} if several else {}
+        sizes = [float(max(field.size, default=1)) for _, field in known]
+        strides = [float(max(field.stride, default=1)) for _, field in known]
+        ax.step(xs, sizes, where="post", label=f"receptive field size{suffix}", color="#1f77b4", **style)
+        ax.step(xs, strides, where="post", label=f"effective stride{suffix}", color="#ff7f0e", **style)
+        whole = [(x, size) for (x, field), size in zip(known, sizes) if field.whole]
+        if whole:  # every unit sees the whole input from here on
+            ax.plot(*zip(*whole), "o", color="#1f77b4", markersize=3, label="whole input" if n == 0 else None)
     spatial = report.input_shape[2:] or report.input_shape[-1:]
     ax.axhline(max(spatial), color="grey", linestyle="--", linewidth=1, label=f"input size ({max(spatial)})")
     ax.set_yscale("log", base=2)
-    _ticks(ax, [label for label, _ in rows])
-    ax.set_xlabel("layer")
+    if depth is not None:
+        _ticks(ax, [label for _, label, _ in lines[0][1]])
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("layer" if depth is not None else "layer index (along each head's path)")
     ax.set_ylabel("input positions (largest axis)")
     ax.set_title(f"{report.name or 'network'}: receptive field per layer")
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", fontsize=8)
     ax.grid(True, which="major", alpha=0.3)
     _save(fig, path)
     plt.close(fig)

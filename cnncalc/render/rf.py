@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from cnncalc.errors import escape
 from cnncalc.layers.base import fmt_shape
-from cnncalc.render.numbers import exact, per_axis
+from cnncalc.render.numbers import exact, per_axis, things
 from cnncalc.report import LayerReport, ReceptiveField, Report, UnitRegion, summarize
 
 if TYPE_CHECKING:
@@ -121,12 +121,12 @@ def unit_lines(region: UnitRegion, report: Report) -> list[RenderableType]:
         + exact_note
     )
     if region.affecting is not None:
-        lines.append(f"  affecting        {region.affecting} input positions")
-    lines.append(f"  in padding       {region.in_padding} of the region's positions")
+        lines.append(f"  affecting        {things(region.affecting, 'input position')}")
+    lines.append(f"  in padding       {region.in_padding:,} of the region's positions")
     for name, products in region.trail:
         count, bounds = summarize(products)
         where = _intervals(names, bounds) if bounds else "-"
-        lines.append(f"  via {escape(name)}: {count} positions, {where}")
+        lines.append(f"  via {escape(name)}: {things(count, 'position')}, {where}")
     return [Text("\n".join(lines))]
 
 

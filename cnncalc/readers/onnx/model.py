@@ -63,12 +63,14 @@ def load(source: Source, where: Position, limits: Limits | None = None) -> onnx.
     except (SourceError, LimitError):
         raise
     except Exception as exc:  # protobuf's DecodeError, onnx's own errors, missing external data
+        if type(exc).__name__ == "DecodeError":  # bytes that are no protobuf at all
+            raise SourceError("not an ONNX model: its bytes do not decode as one", where) from None
         lines = str(exc).strip().splitlines()
         text = lines[0] if lines else type(exc).__name__
         text = text if len(text) <= 160 else text[:157] + "..."
-        raise SourceError(f"not a readable ONNX model: {text}", where) from None
+        raise SourceError(f"cannot read the ONNX model: {text}", where) from None
     if not model.HasField("graph") or not model.graph.node:
-        raise SourceError("not a readable ONNX model: it has no graph nodes", where)
+        raise SourceError("not an ONNX model: it has no graph nodes", where)
     return model
 
 

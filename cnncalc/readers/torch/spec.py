@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,10 +48,17 @@ def parse_spec(text: str, where: Position) -> TorchSpec:
     """``package.module:attr`` or ``package.module:factory(literal, key=literal)``."""
     from cnncalc.spec.callform import CallFormError, parse_call
 
-    module, colon, rest = text.strip().partition(":")
-    if not colon or not _MODULE.match(module) or not rest:
+    text = text.strip()
+    cut = text.find(".py:")  # a file path: path/to/net.py:Net(...)
+    if cut > 0:
+        module, colon, rest = text[: cut + 3], ":", text[cut + 4 :]
+    else:
+        module, colon, rest = text.partition(":")
+    if not colon or not (_MODULE.match(module) or cut > 0) or not rest:
         raise SpecError(
-            f"--from-torch wants package.module:attr or package.module:factory(...), got {text!r}", where
+            "--from-torch wants package.module:attr, package.module:factory(...) or "
+            f"path/to/file.py:factory(...), got {text!r}",
+            where,
         )
     if "(" not in rest:
         if not _ATTR.match(rest):
@@ -72,10 +80,40 @@ def parse_spec(text: str, where: Position) -> TorchSpec:
     return TorchSpec(module, attr, args, kwargs, True)
 
 
+def _import(name: str, where: Position) -> Any:
+    """The module ``name``: a dotted name, found also in the working directory (as ``python -m``
+    finds it; appended, so it never shadows an installed package), or a ``.py`` file, loaded
+    under its stem with its own directory importable for its imports."""
+    import os
+    import sys
+
+    if not name.endswith(".py"):
+        if os.getcwd() not in sys.path:
+            sys.path.append(os.getcwd())
+        return importlib.import_module(name)
+    from pathlib import Path
+
+    path = Path(name)
+    if not path.is_file():
+        raise SourceError(f"no Python file {name!r}", where)
+    found = importlib.util.spec_from_file_location(path.stem, path)
+    if found is None or found.loader is None:
+        raise SourceError(f"cannot load {name!r} as a Python module", where)
+    module = importlib.util.module_from_spec(found)
+    sys.modules[path.stem] = module
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.append(folder)
+    found.loader.exec_module(module)
+    return module
+
+
 def build_model(spec: TorchSpec, torch: Any, where: Position) -> tuple[Any, bool]:
     """The ``nn.Module`` the SPEC names, in eval mode, and whether it lives on the meta device."""
     try:
-        module = importlib.import_module(spec.module)
+        module = _import(spec.module, where)
+    except SourceError:
+        raise
     except Exception as exc:  # the user's package failed to import: say how, in one line
         raise SourceError(f"cannot import {spec.module!r}: {_first_line(exc)}", where) from None
     target: Any = module
