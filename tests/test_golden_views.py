@@ -1,5 +1,7 @@
 """The new views drawn at 60, 80 and 120 columns, against golden files (``--update-golden``
-rewrites them): the memory table, the valid-size rules and the symbolic shape table."""
+rewrites them): the memory table, the valid-size rules, the symbolic shape table, and the
+layer and receptive-field tables as trees (folded, with shortcut labels, marks, the inputs
+column and every head)."""
 
 from __future__ import annotations
 
@@ -12,11 +14,16 @@ from cnncalc.cli import app
 from tests.conftest import EXAMPLES
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
+DATA = Path(__file__).resolve().parent / "data" / "views"
 
 VIEWS = {
     "memory_lenet5": ["memory", str(EXAMPLES / "lenet5.yaml"), "--batch", "2", "--optimizer", "adam"],
     "sizes_unet": ["sizes", str(EXAMPLES / "unet.yaml"), "--near", "500"],
     "symbolic_stem": ["shape", "-i", "1,3,32,32", "Conv2d(3,8,3,stride=2); MaxPool2d(2)", "--symbolic"],
+    "shape_resnet18_depth1": ["shape", str(EXAMPLES / "resnet18.yaml"), "--depth", "1"],
+    "rf_resnet18_depth2": ["rf", str(EXAMPLES / "resnet18.yaml"), "--depth", "2"],
+    "rf_misaligned_inputs": ["rf", str(DATA / "misaligned.yaml"), "--inputs"],
+    "shape_yolov3_tiny_heads": ["shape", str(EXAMPLES / "yolov3-tiny.cfg"), "--inputs"],
 }
 
 

@@ -238,12 +238,14 @@ class LayerTable:
         """The table as blocks, one per row: ``#index label`` then ``header  value`` for every
         other column (empty cells left out), lines folded at ``width``."""
         keys = [i for i in range(len(self.headers)) if i not in (0, self.FLEX)]
-        pad = max(len(self.headers[i]) for i in keys) if keys else 0
+        # a column without a header (the receptive-field table's marks) needs a name here
+        names = {i: self.headers[i] or "Marks" for i in keys}
+        pad = max(len(names[i]) for i in keys) if keys else 0
         lines = [self.title, "─" * width]
         for cells in (*self.rows, self.footer) if any(self.footer) else self.rows:
             head = f"{cells[0]} {cells[self.FLEX]}".strip()
             lines.append(head)
-            lines += [f"  {self.headers[i].ljust(pad)}  {cells[i]}" for i in keys if cells[i]]
+            lines += [f"  {names[i].ljust(pad)}  {cells[i]}" for i in keys if cells[i]]
         return [part for line in lines for part in _fold(line, width)]
 
     def plain_lines(self, width: int) -> list[str] | None:
