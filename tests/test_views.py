@@ -169,3 +169,12 @@ def test_rf_plot_follows_one_path_per_head() -> None:
     assert [layer.index for layer in chain] == [i for i in range(69) if i not in (23, 24, 39, 40, 55, 56)]
     yolo = cnncalc.analyze(cnncalc.load(str(EXAMPLES / "yolov3-tiny.cfg")))
     assert [name for name, _ in head_paths(yolo)] == ["yolo_16", "yolo_23"]
+
+
+def test_totals_list_every_head_in_csv_and_markdown(runner: CliRunner) -> None:
+    """yolov3-tiny.cfg's two [yolo] heads: 3·(5 + 80) = 255 channels at 416/32 = 13 and 416/16 = 26."""
+    cfg = str(EXAMPLES / "yolov3-tiny.cfg")
+    total = runner.invoke(app, ["shape", cfg, "-f", "csv"]).stdout.splitlines()[-1].split(",")
+    assert total[2] == "total" and total[5] == "1x255x13x13;1x255x26x26"
+    md = runner.invoke(app, ["shape", cfg, "-f", "markdown"]).stdout
+    assert "| (1, 255, 13, 13) · (1, 255, 26, 26) |" in next(line for line in md.splitlines() if "**total**" in line)

@@ -10,7 +10,7 @@ from cnncalc.errors import escape
 from cnncalc.layers.base import fmt_shape
 from cnncalc.render.csvout import csv_table, dims
 from cnncalc.render.markdown import row
-from cnncalc.render.numbers import exact, per_axis, thousands
+from cnncalc.render.numbers import exact, per_axis, thousands, times
 from cnncalc.report import DenseReport, Equivalence, Ratio, Report, Shape
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ def _ratio(ratio: Ratio) -> str:
         return "same"
     if ratio.factor is None:
         return "-"
-    return f"{float(ratio.factor):.2f}× ({ratio.smaller} −{ratio.percent}%)"
+    return f"{times(ratio.factor)} ({ratio.smaller} −{ratio.percent}%)"
 
 
 def _equiv_rows(
@@ -220,4 +220,4 @@ def _dims(x: tuple[int, ...]) -> str:
 def _times(ratio: Fraction | None) -> str:
     if ratio is None:
         return "-"
-    return f"{exact(ratio)}×" if ratio.denominator == 1 else f"{float(ratio):,.1f}×"
+    return times(ratio)

@@ -85,7 +85,7 @@ def render(reports: list[Report], flops: bool = False, depth: int | None = None,
             "total",
             "",
             dims(report.input_shape),
-            dims(report.output_shape),
+            ";".join(dims(head) for head in report.heads),  # every head, ';' between them
             t.params,
             t.trainable_params,
             t.macs,

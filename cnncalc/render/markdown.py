@@ -61,7 +61,7 @@ def render(reports: list[Report], flops: bool = False, depth: int | None = None,
                     "",
                     "**total**",
                     "",
-                    fmt_shape(report.output_shape),
+                    " · ".join(fmt_shape(head) for head in report.heads),  # every head
                     thousands(t.params),
                     thousands(total),
                     size(t.activation_bytes),

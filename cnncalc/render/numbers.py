@@ -44,3 +44,10 @@ def exact(value: Fraction | int) -> str:
 def per_axis(values: tuple[Fraction | int, ...]) -> str:
     """Values per spatial axis joined like a kernel size: ``7×5``, ``1/2×1/2``."""
     return "×".join(exact(Fraction(v)) for v in values) if values else "-"
+
+
+def times(ratio: Fraction | int) -> str:
+    """A ratio, one way in every table: exact when whole (``784×``), else two decimals with
+    separators (``1.39×``, ``2,626.86×``)."""
+    ratio = Fraction(ratio)
+    return f"{ratio.numerator:,}×" if ratio.denominator == 1 else f"{float(ratio):,.2f}×"
