@@ -177,4 +177,5 @@ def test_totals_list_every_head_in_csv_and_markdown(runner: CliRunner) -> None:
     total = runner.invoke(app, ["shape", cfg, "-f", "csv"]).stdout.splitlines()[-1].split(",")
     assert total[2] == "total" and total[5] == "1x255x13x13;1x255x26x26"
     md = runner.invoke(app, ["shape", cfg, "-f", "markdown"]).stdout
-    assert "| (1, 255, 13, 13) · (1, 255, 26, 26) |" in next(line for line in md.splitlines() if "**total**" in line)
+    total_row = next(line for line in md.splitlines() if "**total**" in line)
+    assert "| (1, 255, 13, 13) · (1, 255, 26, 26) |" in total_row
