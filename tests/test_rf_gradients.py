@@ -231,3 +231,20 @@ def test_global_pool_after_gaps(calls: str, size: int, layers: Any, whole: bool)
     assert field is not None and field.whole == whole
     module = _positive(nn.Sequential(*layers(), nn.AdaptiveAvgPool2d(1)))
     assert _gradient_support(module, size)[1] == whole
+
+
+def test_size_is_the_unbounded_one_when_the_field_outgrows_the_input() -> None:
+    """On a 4×4 input the field reaches past the edges; the size reported is the support on an
+    unbounded input: PyTorch's gradient support over interior units of the same layers on 64×64."""
+    calls = "Conv2d(1,1,5,padding=2); Upsample(scale_factor=2); Conv2d(1,1,7,padding=3)"
+
+    def layers() -> Any:
+        return nn.Sequential(
+            nn.Conv2d(1, 1, 5, padding=2), nn.Upsample(scale_factor=2), nn.Conv2d(1, 1, 7, padding=3)
+        )
+
+    expected, _ = _gradient_support(_positive(layers()), 64)
+    small = analyze(network_from_calls([calls], (1, 1, 4, 4))).receptive_field
+    assert small is not None and small.size == (expected, expected)
+    clipped, _ = _gradient_support(_positive(layers()), 4)
+    assert clipped < expected  # what the small input itself would show

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 from cnncalc.engine import rf
-from cnncalc.errors import ArgumentError, GeometryError
+from cnncalc.errors import ArgumentError, CnncalcError, GeometryError
 from cnncalc.graph import DTYPE_BYTES, NETWORK_INPUT, Network, Node
 from cnncalc.layers.base import Geometry, MergeBack, Q, Shape, fmt_shape, numel
 from cnncalc.report import BlockReport, LayerReport, Product, ReceptiveField, Report, Totals, UnitRegion
@@ -139,7 +140,7 @@ def analyze(network: Network) -> Report:
     for step in steps:
         node, geo = step.node, step.geometry
         if step.field.fractional and not step.field.whole and step.field.axes is not None:
-            field = _receptive_field(step.field, network.input_shape, exact_extents(network, steps, step))
+            field = _receptive_field(step.field, network.input_shape, unbounded_extents(network, steps, step))
         else:
             try:
                 field = fields[id(step.field)]
@@ -348,6 +349,36 @@ def exact_extents(network: Network, steps: list[Step], step: Step) -> tuple[int,
                 if positions:
                     best[axis] = max(best[axis], max(positions) - min(positions) + 1)
     return tuple(best)
+
+
+def unbounded_extents(network: Network, steps: list[Step], step: Step) -> tuple[int, ...] | None:
+    """:func:`exact_extents` as on an unbounded input. Where the support reaches the given
+    input's edge (a field as large as the input is clipped by it), the layers up to ``step``
+    are traced again on inputs 2, 4, … 64 times as large (multiples keep any divisibility the
+    network needs) until the support stops at a distance from the edges; None (unknown) when
+    no such input works, rather than the clipped size."""
+    extents = exact_extents(network, steps, step)
+    n = len(step.field.axes or ())
+    given = _sizes(network.input_shape, n)
+    if extents is None or all(e < size for e, size in zip(extents, given)):
+        return extents
+    prefix = network.nodes[: step.node.index + 1]
+    lead = network.input_shape[: len(network.input_shape) - n]
+    for factor in (2, 4, 8, 16, 32, 64):
+        sizes = tuple(size * factor for size in given)
+        if max(sizes) > TRACE_LIMIT:
+            break
+        bigger = dataclasses.replace(network, input_shape=(*lead, *sizes), nodes=prefix)
+        try:
+            again = trace(bigger)
+        except CnncalcError:  # this size does not fit the network: try the next
+            continue
+        found = exact_extents(bigger, again, again[step.node.index])
+        if found is None:
+            return None
+        if all(e < size for e, size in zip(found, sizes)):
+            return found
+    return None
 
 
 # Widest spatial axis for which exact input positions are traced (per-axis sets of indices).
