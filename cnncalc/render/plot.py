@@ -54,10 +54,18 @@ def _bars(report: Report, depth: int | None) -> list[tuple[str, LayerReport | Bl
     return [(e.index, e.item) for e in tree_entries(report, depth) if not e.block or e.depth == depth]
 
 
-def _ticks(ax: Any, labels: list[str]) -> None:
-    """Rows by their ``#`` cell (a block by its first-last range), all of them when they fit."""
-    if len(labels) <= 40:
-        ax.set_xticks(range(len(labels)), labels, rotation=90 if len(labels) > 12 else 0, fontsize=8)
+def _ticks(ax: Any, bars: list[tuple[str, LayerReport | BlockReport]]) -> None:
+    """Rows by name (a folded block by its own, ``layer2``) when they fit, else whole-number
+    ticks of the layer index."""
+    if len(bars) <= 40:
+        names = [
+            item.path.rsplit(".", 1)[-1] if isinstance(item, BlockReport) else item.name for _, item in bars
+        ]
+        ax.set_xticks(range(len(bars)), names, rotation=90 if len(bars) > 8 else 0, fontsize=8)
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def head_paths(report: Report) -> list[tuple[str, list[LayerReport]]]:
@@ -94,8 +102,8 @@ def plot_receptive_field(report: Report, path: Path, depth: int | None = None) -
             for name, chain in head_paths(report)
         ]
     else:
-        rows = [(label, item.receptive_field) for label, item in _bars(report, depth)]
-        lines = [("", [(x, label, field) for x, (label, field) in enumerate(rows)])]
+        bars = _bars(report, depth)
+        lines = [("", [(x, label, item.receptive_field) for x, (label, item) in enumerate(bars)])]
     fig, ax = plt.subplots(
         figsize=(min(14.0, max(6.0, 0.18 * len(report.layers) + 3)), 4.2), layout="constrained"
     )
@@ -116,7 +124,7 @@ def plot_receptive_field(report: Report, path: Path, depth: int | None = None) -
     ax.axhline(max(spatial), color="grey", linestyle="--", linewidth=1, label=f"input size ({max(spatial)})")
     ax.set_yscale("log", base=2)
     if depth is not None:
-        _ticks(ax, [label for _, label, _ in lines[0][1]])
+        _ticks(ax, bars)
     else:
         from matplotlib.ticker import MaxNLocator
 
@@ -142,7 +150,7 @@ def plot_cost(report: Report, path: Path, flops: bool = False, depth: int | None
     ax.bar([x - width / 2 for x in xs], params, width, label="parameters", color="#1f77b4")
     ax.bar([x + width / 2 for x in xs], ops, width, label="FLOPs" if flops else "MACs", color="#ff7f0e")
     ax.set_yscale("log")
-    _ticks(ax, [label for label, _ in bars])
+    _ticks(ax, bars)
     ax.set_xlabel("layer")
     ax.set_title(f"{report.name or 'network'}: cost per layer")
     ax.legend(loc="upper right")
