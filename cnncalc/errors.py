@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import reprlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Position:
-    """A place in what the user wrote: a file (or ``<arg N>``/``<stdin>``), 1-based line and column."""
+class Position(NamedTuple):
+    """A place in what the user wrote: a file (or ``<arg N>``/``<stdin>``), 1-based line and column.
+
+    A named tuple, not a frozen dataclass: every layer of a file makes several, and a frozen
+    dataclass's ``__init__`` (one ``object.__setattr__`` per field) cost twice as much."""
 
     file: str
     line: int = 1
