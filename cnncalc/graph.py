@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from cnncalc.errors import GraphError, LimitError, Position, SpecError
 from cnncalc.layers.base import Layer, Shape
 from cnncalc.limits import Limits
+from cnncalc.records import quick_init
 
 # A node input that is the network input rather than another node.
 NETWORK_INPUT = -1
@@ -41,6 +42,7 @@ DTYPE_BYTES = {
 }
 
 
+@quick_init
 @dataclass(frozen=True)
 class Node:
     """One layer in the graph: what it is, what feeds it, and where the user wrote it.

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from cnncalc.records import quick_init
+
 Shape = tuple[int, ...]
 
 
@@ -16,6 +18,7 @@ def _num(value: Fraction | int) -> int | str:
     return value.numerator if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
+@quick_init
 @dataclass(frozen=True)
 class ReceptiveField:
     """Receptive field of a layer's units, per spatial axis in PyTorch's order (D, H, W).
@@ -206,6 +209,7 @@ class _Flops:
         return 2 * self.macs
 
 
+@quick_init
 @dataclass(frozen=True)
 class LayerReport(_Flops):
     """Figures of one layer for the network's input."""

@@ -11,6 +11,7 @@ from cnncalc.engine import rf
 from cnncalc.errors import ArgumentError, CnncalcError, GeometryError
 from cnncalc.graph import DTYPE_BYTES, NETWORK_INPUT, Network, Node
 from cnncalc.layers.base import Geometry, MergeBack, Q, Shape, fmt_shape, numel
+from cnncalc.records import quick_init
 from cnncalc.report import BlockReport, LayerReport, Product, ReceptiveField, Report, Totals, UnitRegion
 
 
@@ -30,6 +31,7 @@ def apply_node(node: Node, x: Shape) -> Geometry:
         raise _located(node, [x], exc) from None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Step:
     """One node as the analysis saw it: its input shapes, geometry and receptive field."""

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from cnncalc.layers.base import Back, Q, Shape, Spatial, Window
+from cnncalc.records import quick_init
 from cnncalc.report import Product
 
 
+@quick_init
 @dataclass(frozen=True)
 class AxisField:
     """Receptive field of a layer along one spatial axis."""
@@ -44,6 +46,7 @@ class AxisField:
 IDENTITY = AxisField(1, 1, 0)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Field:
     """The receptive field after a layer: one AxisField per spatial axis (the last ``len(axes)``
