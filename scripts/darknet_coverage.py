@@ -88,7 +88,8 @@ def read(cfg: Cfg, timeout: float) -> None:
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         message = lines[-1] if lines else f"exit {done.returncode}"
-        cfg.result = f"refused (exit {done.returncode}{', several lines' if len(lines) > 1 else ''}): {message}"
+        several = ", several lines" if len(lines) > 1 else ""
+        cfg.result = f"refused (exit {done.returncode}{several}): {message}"
         return
     last = done.stdout.strip().splitlines()[-1]
     cfg.result = "read"
@@ -115,7 +116,7 @@ def table(cfgs: list[Cfg], directory: Path, command: str) -> str:
         "",
         "Every distinct `.cfg` network file gathered from the repositories named in each row "
         "(copies of the same content are read once and listed beside it), read with "
-        "`cnncalc shape FILE --darknet`: the result is `read` with Darknet's \"Total BFLOPS\" as cnncalc "
+        '`cnncalc shape FILE --darknet`: the result is `read` with Darknet\'s "Total BFLOPS" as cnncalc '
         "prints it (Darknet's convention: 2 × multiply-adds of each convolution, plus its own "
         "figures for max-pooling and shortcuts), or the refusal exactly as the command prints it.",
         "",
