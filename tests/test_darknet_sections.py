@@ -207,6 +207,21 @@ def test_repeated_net_keys_take_the_first() -> None:
     assert network.notes == ("[net] gives batch= twice (lines 2 and 6): Darknet reads the first, batch=1",)
 
 
+def test_unread_keys_of_a_head_are_notes() -> None:
+    # src/option_list.c option_unused: Darknet prints "Unused field" for a key parse_yolo does
+    # not read (csresnext50-panet-spp-original-optimal.cfg's uc_normalizer=) and goes on; a
+    # head has no geometry it could change. In a layer with geometry it stays an error.
+    text = NET + "[convolutional]\nfilters=255\nsize=1\n[yolo]\nmask=0,1,2\nclasses=80\nbeta1=0.6\n"
+    network, report, _ = read(text)
+    assert report.output_shape == (1, 255, 16, 16)
+    assert network.notes == (
+        'line 12: [yolo] beta1= is not read by Darknet (it prints "Unused field"); a detection '
+        "head's figures do not depend on it",
+    )
+    with pytest.raises(SpecError, match="has no option 'beta1'"):
+        read(NET + "[convolutional]\nfilters=8\nsize=1\nbeta1=0.6\n")
+
+
 def test_recurrent_models_are_refused_in_one_line(runner: CliRunner, tmp_path: Path) -> None:
     # cfg/rnn.cfg's shape: [net] gives inputs= (a vector per time step), no image
     path = tmp_path / "rnn.cfg"

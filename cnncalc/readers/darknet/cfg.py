@@ -286,6 +286,9 @@ KEYS: dict[str, tuple[str, ...]] = {
     "reorg3d": ("stride", "reverse"),
 }
 
+# Sections whose keys change no shape or figure: an unread key in them is a note, not an error.
+_HEADS = ("yolo", "region", "detection")
+
 _INT = re.compile(r"[+-]?\d+")
 _DIGITS = 4300  # Python's limit on the digits of an integer read from text
 
@@ -360,15 +363,26 @@ class Options:
             raise SpecError(f"{key} has a number of more than {_DIGITS:,} digits", self.where(key))
         return [int(p) for p in parts]
 
-    def check_keys(self) -> None:
-        """Refuse keys Darknet's parser does not read for this section."""
+    def check_keys(self) -> list[str]:
+        """Refuse keys Darknet's parser does not read for this section; in a detection head
+        (which has no geometry to get wrong) they are notes instead, as Darknet only prints
+        "Unused field" for them (src/option_list.c option_unused)."""
         allowed = KEYS[self.kind]
+        notes = []
         for key, option in self.section.options.items():
-            if key not in allowed and key not in _EVERY_LAYER:
-                raise SpecError(
-                    f"{self.section.header} has no option {key!r} (src/parser.c does not read it)",
-                    option.position,
+            if key in allowed or key in _EVERY_LAYER:
+                continue
+            if self.kind in _HEADS:
+                notes.append(
+                    f"line {option.position.line}: {self.section.header} {key}= is not read by "
+                    f"Darknet (it prints \"Unused field\"); a detection head's figures do not depend on it"
                 )
+                continue
+            raise SpecError(
+                f"{self.section.header} has no option {key!r} (src/parser.c does not read it)",
+                option.position,
+            )
+        return notes
 
     def refuse(self, key: str, unless: int = 0, why: str = "") -> None:
         """Refuse an option Darknet reads but this reader does not translate, unless it has its

@@ -51,7 +51,8 @@ def translate(t: Translator, index: int, section: Section) -> None:
             section.position,
         )
     opts = Options(section, kind)
-    opts.check_keys()
+    for note in opts.check_keys():
+        t.note(note)
     prev = t.layers[-1] if t.layers else t.input
     if t.layers and kind != "route":
         t.used.add(index - 1)
