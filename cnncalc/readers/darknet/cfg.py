@@ -375,7 +375,7 @@ class Options:
             if self.kind in _HEADS:
                 notes.append(
                     f"line {option.position.line}: {self.section.header} {key}= is not read by "
-                    f"Darknet (it prints \"Unused field\"); a detection head's figures do not depend on it"
+                    f'Darknet (it prints "Unused field"); a detection head\'s figures do not depend on it'
                 )
                 continue
             raise SpecError(
