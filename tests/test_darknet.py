@@ -494,13 +494,6 @@ def test_input_from_net_and_override() -> None:
             "[convolutional] layer before must match classes= and mask=)",
         ),
         (
-            NET
-            + "[convolutional]\nfilters=8\nsize=1\n[convolutional]\nfilters=4\nsize=1\n[shortcut]\nfrom=-2\n",
-            "13:1: cannot add layer_0 (16 x 16 x 8) to the previous layer (16 x 16 x 4): channel counts "
-            "differ: Darknet adds the first channels only, and cnncalc has no channel slice or pad layer "
-            "for it yet",
-        ),
-        (
             NET + "[convolutional]\nfilters=8\nsize=3\ndilation=2\n",
             "9:1: with dilation=2 Darknet sizes the output height 14 ((in + 2*pad - size)/stride + 1) "
             "but its convolution gives 12; only padding (size-1)/2 (pad=1 with an odd size) keeps them "
@@ -523,7 +516,10 @@ def test_input_from_net_and_override() -> None:
             "[net]\nwidth=16\nheight=16\n[avgpool]\n",
             "1:1: [net] needs channels= (the input image), or give --input",
         ),
-        (NET + "[softmax]\n", "6:1: [softmax] layers are not supported by cnncalc's Darknet reader"),
+        (
+            NET + "[local_avgpool]\n",
+            "6:1: [local_avgpool] layers are not supported by cnncalc's Darknet reader",
+        ),
         (
             NET + "[connected]\noutput=4\n[convolutional]\nfilters=8\nsize=1\n",
             "8:1: [convolutional] after a [connected] layer (a 1×1 image in Darknet) is not supported: "

@@ -27,6 +27,11 @@ NOT_TORCH = {
     "LearnedAdd": "LearnedAdd(shape)",
     "LearnedConcat": "LearnedConcat(shape, dim=1, first=True)",
     "LearnedMul": "LearnedMul(shape)",
+    # Darknet's [local]: a convolution with its own weights at every position (src/local_layer.c)
+    "LocallyConnected2d": (
+        "LocallyConnected2d(in_channels=<inferred>, out_channels, kernel_size, stride=1, padding=0, "
+        "bias=True)"
+    ),
     "MatMul": "MatMul()",
     "Mean": "Mean(dim=None, keepdim=False)",
     "Permute": "Permute(dims)",

@@ -183,6 +183,49 @@ class _ConvTransposeNd(Layer, abstract=True):
         return Geometry(y, params, numel(x) * per_in, rf, back, weights=cin * per_in)
 
 
+class LocallyConnected2d(Layer):
+    """A 2D convolution with its own weights at every output position (no torch.nn module;
+    Darknet's ``[local]``, src/local_layer.c): output = floor((L + 2p - k) / s) + 1 per axis.
+
+    Parameters: ``out_channels·in_channels·k²`` weights and (with ``bias``) ``out_channels``
+    biases at each of the ``out_h·out_w`` positions (make_local_layer allocates
+    ``c·n·size²·locations`` weights and ``outputs`` biases); MACs ``in_channels·k²`` per output
+    value, as a convolution's. Each output reads the window a convolution reads.
+    """
+
+    inferred = "in_channels"
+
+    in_channels: int | None = None
+    out_channels: int
+    kernel_size: int
+    stride: int = 1
+    padding: int = 0
+    bias: bool = True
+
+    def apply(self, x: Shape) -> Geometry:
+        if len(x) != 4:
+            raise GeometryError(f"{self.kind} needs a 4D input (N, C, H, W), got {len(x)}D")
+        cin = check_channels(self.in_channels, x[1], "in_channels")
+        k, s, p = self.kernel_size, self.stride, self.padding
+        positive((k,), "kernel_size")
+        positive((s,), "stride")
+        positive((self.out_channels,), "out_channels")
+        non_negative((p,), "padding")
+        out_spatial = []
+        for axis, size in zip(AXIS_NAMES[2], x[2:]):
+            out = (size + 2 * p - k) // s + 1
+            if out <= 0:
+                raise GeometryError(f"{axis} ({size} + 2*{p} - {k}) / {s} + 1 = {out} is not positive")
+            out_spatial.append(out)
+        y = (x[0], self.out_channels, *out_spatial)
+        locations = out_spatial[0] * out_spatial[1]
+        weights = self.out_channels * cin * k * k * locations
+        params = weights + (self.out_channels * locations if self.bias else 0)
+        rf = (Window(k, s, p), Window(k, s, p))
+        back = sliding_back(x[2:], (k, k), (s, s), (p, p), (1, 1))
+        return Geometry(y, params, numel(y) * cin * k * k, rf, back, weights=weights)
+
+
 def _transposed_back(
     sizes: Shape, k: tuple[int, ...], s: tuple[int, ...], p: tuple[int, ...], d: tuple[int, ...]
 ) -> Back:

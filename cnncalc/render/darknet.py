@@ -59,7 +59,8 @@ def row(layer: DarknetLayer) -> str:
             window = f"{section.size:2d} x{section.size:2d}/{section.stride_x:2d}({section.dilation:1d})"
         else:
             window = f"{section.size:2d} x{section.size:2d}/{section.stride_x:2d}   "
-        return f"conv  {filters}{window}{_io(layer)} {layer.bflops:5.3f} BF"
+        kind = "convX " if section.xnor else "conv  "
+        return f"{kind}{filters}{window}{_io(layer)} {layer.bflops:5.3f} BF"
     if layer.kind == "max":  # src/maxpool_layer.c make_maxpool_layer
         if section.stride_x == section.stride_y:
             window = f"max               {section.size:2d}x{section.size:2d}/{section.stride_x:2d}   "
@@ -94,9 +95,21 @@ def row(layer: DarknetLayer) -> str:
         return f"dropout    p = {section.probability:.3f}        {inputs:4d}  ->   {inputs:4d}"
     if layer.kind == "connected":  # src/connected_layer.c make_connected_layer
         return f"connected                            {w * h * c:4d}  ->  {oc:4d}"
-    if layer.kind == "reorg":  # src/reorg_old_layer.c make_reorg_old_layer
+    if layer.kind in ("reorg", "reorg3d"):
+        # [reorg]: src/reorg_old_layer.c make_reorg_old_layer; [reorg3d]: src/reorg_layer.c make_reorg_layer
         shapes = f"{w:4d} x{h:4d} x{c:4d}   ->  {ow:4d} x{oh:4d} x{oc:4d}"
-        return f"reorg_old              /{section.stride_x:2d}  {shapes}"
+        word = "reorg_old" if layer.kind == "reorg" else "reorg"
+        return f"{word}              /{section.stride_x:2d}  {shapes}"
+    if layer.kind == "softmax":  # src/softmax_layer.c make_softmax_layer
+        return f"softmax                                        {w * h * c:4d}"
+    if layer.kind == "cost":  # src/cost_layer.c make_cost_layer
+        return f"cost                                           {w * h * c:4d}"
+    if layer.kind == "crop":  # src/crop_layer.c make_crop_layer: h, w first
+        return f"Crop Layer: {h} x {w} -> {oh} x {ow} x {c} image"
+    if layer.kind == "local":  # src/local_layer.c make_local_layer: h, w first
+        return f"Local Layer: {h} x {w} x {c} image, {oc} filters -> {oh} x {ow} x {oc} image"
+    if layer.kind == "detection":  # src/detection_layer.c make_detection_layer
+        return "Detection Layer"
     if layer.kind == "scale":  # [sam] and [scale_channels]: src/sam_layer.c, src/scale_channels_layer.c
         return f"scale Layer: {section.sources[0]}"
     raise ValueError(f"no Darknet row for a {layer.kind!r} layer")

@@ -9,13 +9,14 @@ reader's ``extras["darknet"]``, a :class:`~cnncalc.readers.darknet.view.DarknetV
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import PurePath
 
 from cnncalc.errors import ArgumentError, LimitError, Position, SpecError
 from cnncalc.graph import NetworkBuilder
 from cnncalc.readers import Read, ReadOptions, Source
-from cnncalc.readers.darknet.cfg import SECTION_KINDS, Options, Section, parse_cfg
-from cnncalc.readers.darknet.sections import translate
+from cnncalc.readers.darknet.cfg import RECURRENT_SECTIONS, SECTION_KINDS, Options, Section, parse_cfg
+from cnncalc.readers.darknet.sections import recurrent_refusal, translate
 from cnncalc.readers.darknet.translator import Translator
 from cnncalc.readers.darknet.view import DarknetView
 
@@ -38,6 +39,11 @@ def read(source: Source, options: ReadOptions) -> Read:
     if SECTION_KINDS.get(net.header) != "net":
         # src/parser.c parse_network_cfg_custom: "First section must be [net] or [network]"
         raise SpecError(f"the first section must be [net] or [network], got {net.header}", net.position)
+    recurrent = next((s for s in sections[1:] if s.header in RECURRENT_SECTIONS), None)
+    if recurrent is not None:
+        # before [net]'s input is read: a recurrent model gives inputs= (a vector per time step)
+        # and no image, and no input shape would make it readable
+        raise SpecError(recurrent_refusal(recurrent.header), recurrent.position)
     override = options.input_shape
     declared = _net_input(net, override is not None)
     shape = declared if override is None else _check_override(override)
@@ -56,7 +62,23 @@ def read(source: Source, options: ReadOptions) -> Read:
     for index, section in enumerate(layers):
         translate(translator, index, section)
     builder.output(*translator.outputs())
-    return Read(builder.build(), {"darknet": DarknetView(tuple(translator.sections))})
+    network = builder.build()
+    notes = (*_repeated_notes(net), *translator.notes)
+    if notes:
+        network = dataclasses.replace(network, notes=notes)
+    return Read(network, {"darknet": DarknetView(tuple(translator.sections))})
+
+
+def _repeated_notes(net: Section) -> list[str]:
+    """A note per key given twice in [net]: src/option_list.c option_find returns the first."""
+    notes = []
+    for later in net.repeated:
+        first = net.options[later.key]
+        notes.append(
+            f"[net] gives {later.key}= twice (lines {first.position.line} and {later.position.line}): "
+            f"Darknet reads the first, {later.key}={first.value}"
+        )
+    return notes
 
 
 def _net_input(net: Section, overridden: bool) -> tuple[int, int, int, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cnncalc.errors import Position, SpecError, shown
 
@@ -23,11 +23,13 @@ class Option:
 
 @dataclass
 class Section:
-    """A ``[type]`` header and its options in the order written."""
+    """A ``[type]`` header and its options in the order written; ``repeated``: the later lines
+    of a key given twice in [net], which Darknet does not read."""
 
     header: str
     position: Position
     options: dict[str, Option]
+    repeated: list[Option] = field(default_factory=list)
 
 
 def parse_cfg(text: str, file: str, stop: int | None = None) -> list[Section]:
@@ -35,8 +37,10 @@ def parse_cfg(text: str, file: str, stop: int | None = None) -> list[Section]:
 
     src/utils.c ``strip`` removes every blank anywhere in a line (``layers = -1, 61`` is
     ``layers=-1,61``); a line starting with ``#`` or ``;`` is a comment; ``[`` starts a section.
-    Where Darknet only warns (a line without ``=``) or silently keeps the first of two values of a
-    key, this is an error: cnncalc does not guess which one was meant.
+    Where Darknet only warns (a line without ``=``) this is an error. A key given twice in the
+    first section ([net]) keeps its first value, as src/option_list.c ``option_find`` returns the
+    first match (the later line is kept in ``repeated`` for a note); twice in a layer it is an
+    error, because a layer's geometry would then rest on a line Darknet ignores.
     """
     sections: list[Section] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -55,6 +59,9 @@ def parse_cfg(text: str, file: str, stop: int | None = None) -> list[Section]:
         if not equals or not key:
             raise SpecError(f"expected key=value, got {shown(raw.strip())}", where)
         section = sections[-1]
+        if key in section.options and len(sections) == 1:
+            section.repeated.append(Option(key, value, where))
+            continue
         if key in section.options:
             first = section.options[key].position.line
             raise SpecError(f"{key!r} is given twice in {section.header} (first on line {first})", where)
@@ -85,30 +92,28 @@ SECTION_KINDS = {
     "[reorg]": "reorg",
     "[sam]": "sam",
     "[scale_channels]": "scale_channels",
+    "[softmax]": "softmax",
+    "[soft]": "softmax",
+    "[cost]": "cost",
+    "[crop]": "crop",
+    "[local]": "local",
+    "[detection]": "detection",
+    "[reorg3d]": "reorg3d",
 }
+
+# The recurrent layers (text and sequence models over time_steps): refused as a family.
+RECURRENT_SECTIONS = ("[rnn]", "[gru]", "[lstm]", "[crnn]", "[conv_lstm]", "[history]")
 
 # the other layer types string_to_layer_type knows, which this reader does not translate
 OTHER_DARKNET_SECTIONS = (
-    "[crop]",
-    "[cost]",
-    "[detection]",
+    *RECURRENT_SECTIONS,
     "[Gaussian_yolo]",
-    "[local]",
     "[activation]",
-    "[crnn]",
-    "[gru]",
-    "[lstm]",
-    "[conv_lstm]",
-    "[history]",
-    "[rnn]",
     "[local_avg]",
     "[local_avgpool]",
-    "[reorg3d]",
     "[lrn]",
     "[normalization]",
     "[batchnorm]",
-    "[soft]",
-    "[softmax]",
     "[contrastive]",
     "[empty]",
     "[silence]",
@@ -246,7 +251,43 @@ KEYS: dict[str, tuple[str, ...]] = {
     "reorg": ("stride", "reverse"),
     "sam": ("from", "activation"),
     "scale_channels": ("from", "scale_wh", "activation"),
+    "softmax": ("groups", "temperature", "tree", "spatial", "noloss"),
+    "cost": ("type", "scale", "ratio"),
+    "crop": (
+        "crop_height",
+        "crop_width",
+        "flip",
+        "angle",
+        "saturation",
+        "exposure",
+        "noadjust",
+        "shift",
+    ),
+    "local": ("filters", "size", "stride", "pad", "activation"),
+    "detection": (
+        "coords",
+        "classes",
+        "rescore",
+        "num",
+        "side",
+        "softmax",
+        "sqrt",
+        "max",
+        "coord_scale",
+        "forced",
+        "object_scale",
+        "noobject_scale",
+        "class_scale",
+        "jitter",
+        "resize",
+        "random",
+        "reorg",
+    ),
+    "reorg3d": ("stride", "reverse"),
 }
+
+# Sections whose keys change no shape or figure: an unread key in them is a note, not an error.
+_HEADS = ("yolo", "region", "detection")
 
 _INT = re.compile(r"[+-]?\d+")
 _DIGITS = 4300  # Python's limit on the digits of an integer read from text
@@ -322,15 +363,26 @@ class Options:
             raise SpecError(f"{key} has a number of more than {_DIGITS:,} digits", self.where(key))
         return [int(p) for p in parts]
 
-    def check_keys(self) -> None:
-        """Refuse keys Darknet's parser does not read for this section."""
+    def check_keys(self) -> list[str]:
+        """Refuse keys Darknet's parser does not read for this section; in a detection head
+        (which has no geometry to get wrong) they are notes instead, as Darknet only prints
+        "Unused field" for them (src/option_list.c option_unused)."""
         allowed = KEYS[self.kind]
+        notes = []
         for key, option in self.section.options.items():
-            if key not in allowed and key not in _EVERY_LAYER:
-                raise SpecError(
-                    f"{self.section.header} has no option {key!r} (src/parser.c does not read it)",
-                    option.position,
+            if key in allowed or key in _EVERY_LAYER:
+                continue
+            if self.kind in _HEADS:
+                notes.append(
+                    f"line {option.position.line}: {self.section.header} {key}= is not read by "
+                    f'Darknet (it prints "Unused field"); a detection head\'s figures do not depend on it'
                 )
+                continue
+            raise SpecError(
+                f"{self.section.header} has no option {key!r} (src/parser.c does not read it)",
+                option.position,
+            )
+        return notes
 
     def refuse(self, key: str, unless: int = 0, why: str = "") -> None:
         """Refuse an option Darknet reads but this reader does not translate, unless it has its

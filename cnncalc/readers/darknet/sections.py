@@ -10,25 +10,31 @@ Each Darknet layer ``i`` becomes one or more cnncalc layers: the last is named `
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
 from typing import Any
 
 from cnncalc.errors import SpecError, shown
-from cnncalc.readers.darknet.cfg import OTHER_DARKNET_SECTIONS, SECTION_KINDS, Options, Section
-from cnncalc.readers.darknet.translator import Output, Translator, c_div, shaped
-from cnncalc.readers.darknet.view import DarknetSection
+from cnncalc.readers.darknet import classic
+from cnncalc.readers.darknet.cfg import (
+    OTHER_DARKNET_SECTIONS,
+    RECURRENT_SECTIONS,
+    SECTION_KINDS,
+    Options,
+    Section,
+)
+from cnncalc.readers.darknet.merges import shortcut
+from cnncalc.readers.darknet.translator import Handler, Output, Translated, Translator, c_div, shaped
+from cnncalc.readers.darknet.translator import section as _section
 
 # forward_maxpool_layer reads -FLT_MAX (float.h) where a window leaves the input
 FLT_MAX_NEGATIVE = -3.4028234663852886e38
-
-Translated = tuple[Output, DarknetSection]
-Handler = Callable[[Translator, int, Options, Output], Translated]
 
 
 def translate(t: Translator, index: int, section: Section) -> None:
     """Translate Darknet layer ``index`` with the handler of its section kind."""
     kind = SECTION_KINDS.get(section.header)
     if kind is None or kind == "net":
+        if section.header in RECURRENT_SECTIONS:
+            raise SpecError(recurrent_refusal(section.header), section.position)
         if section.header in OTHER_DARKNET_SECTIONS:
             raise SpecError(
                 f"{section.header} layers are not supported by cnncalc's Darknet reader",
@@ -45,7 +51,8 @@ def translate(t: Translator, index: int, section: Section) -> None:
             section.position,
         )
     opts = Options(section, kind)
-    opts.check_keys()
+    for note in opts.check_keys():
+        t.note(note)
     prev = t.layers[-1] if t.layers else t.input
     if t.layers and kind != "route":
         t.used.add(index - 1)
@@ -54,8 +61,13 @@ def translate(t: Translator, index: int, section: Section) -> None:
     t.sections.append(printed)
 
 
-def _section(index: int, kind: str, prev: Output, out: Output, **fields: Any) -> DarknetSection:
-    return DarknetSection(index, kind, prev.name, out.name, **fields)
+def recurrent_refusal(header: str) -> str:
+    """The message for a recurrent layer: its input is a sequence, which no input shape fixes."""
+    return (
+        f"{header} layers are not supported by cnncalc's Darknet reader: recurrent layers run "
+        "over time_steps of a sequence (Darknet's text and sequence models), which cnncalc's "
+        "network model does not express"
+    )
 
 
 def convolutional(t: Translator, index: int, opts: Options, prev: Output) -> Translated:
@@ -75,7 +87,12 @@ def convolutional(t: Translator, index: int, opts: Options, prev: Output) -> Tra
         padding = size // 2  # parse_convolutional: "if(pad) padding = size/2;"
     batch_normalize = opts.integer("batch_normalize", 0) or opts.integer("cbn", 0)
     opts.refuse("antialiasing", why="it adds a blur convolution and moves the stride to it")
-    opts.refuse("xnor", why="XNOR convolutions force groups=1 and count a 32nd of the FLOPs")
+    xnor = opts.integer("xnor", 0)
+    if xnor and groups != 1:
+        # make_convolutional_layer: "if (xnor) groups = 1", which the cfg then does not say
+        raise SpecError(
+            f"xnor=1 with groups={groups}: Darknet's XNOR convolution ignores groups", opts.where("groups")
+        )
     opts.refuse("share_index", unless=-1000000000, why="weights shared with another layer")
     opts.refuse("coordconv", why="it adds coordinate channels")
     for key in ("sway", "rotate", "stretch", "stretch_sway"):
@@ -143,6 +160,7 @@ def convolutional(t: Translator, index: int, opts: Options, prev: Output) -> Tra
         stride_y=stride_y,
         dilation=dilation,
         groups=groups,
+        xnor=bool(xnor),
     )
 
 
@@ -238,38 +256,6 @@ def route(t: Translator, index: int, opts: Options, prev: Output) -> Translated:
     out = parts[0] if len(parts) == 1 else t.emit(where, last, "Concat", parts, dim=1)
     out = shaped(out, sum(s.c for s in sources) // groups, first.h, first.w, first.flat)
     return out, _section(index, "route", prev, out, **printed)
-
-
-def shortcut(t: Translator, index: int, opts: Options, prev: Output) -> Translated:
-    """src/parser.c parse_shortcut, src/shortcut_layer.c: the previous layer plus the ``from``
-    layers, element by element, then the activation (linear by default)."""
-    indices = [t.reference(opts, "from", v, index) for v in opts.integers("from")]
-    sources = [t.layers[i] for i in indices]
-    weights = opts.text("weights_type", "none")
-    if weights != "none":
-        raise SpecError(
-            f"weights_type={weights} (learnt weights per input) has no torch.nn equivalent",
-            opts.where("weights_type"),
-        )
-    for source in sources:
-        if (source.c, source.h, source.w) != (prev.c, prev.h, prev.w):
-            # shortcut_multilayer_cpu adds each input as a flat array where the indices exist:
-            # with other channel counts only the first channels are added (or zeros padded);
-            # with another width or height the positions no longer match.
-            what = (
-                "channel counts differ: Darknet adds the first channels only, and cnncalc has no "
-                "channel slice or pad layer for it yet"
-                if (source.h, source.w) == (prev.h, prev.w)
-                else "Darknet would add them as flat arrays, mixing positions"
-            )
-            raise SpecError(
-                f"cannot add {source.name} ({source.whc}) to the previous layer ({prev.whc}): {what}",
-                opts.where("from"),
-            )
-    name = f"add_{index}" if t.has_activation(opts, "linear") else f"layer_{index}"
-    out = t.emit(opts.section.position, name, "Add", [prev, *sources])
-    out = t.activation(opts, "linear", index, out)
-    return out, _section(index, "shortcut", prev, out, sources=tuple(indices))
 
 
 def upsample(t: Translator, index: int, opts: Options, prev: Output) -> Translated:
@@ -440,4 +426,10 @@ HANDLERS: dict[str, Handler] = {
     "reorg": reorg,
     "sam": sam,
     "scale_channels": scale_channels,
+    "softmax": classic.softmax,
+    "cost": classic.cost,
+    "crop": classic.crop,
+    "local": classic.local,
+    "detection": classic.detection,
+    "reorg3d": classic.reorg3d,
 }

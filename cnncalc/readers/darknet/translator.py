@@ -3,6 +3,7 @@ far (their outputs by Darknet index), and the helpers that add layers and resolv
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,10 @@ DARKNET_ONLY_ACTIVATIONS = (
     "normalize_channels_softmax",
     "normalize_channels_softmax_maxval",
 )
+# Names Darknet's get_activation does not know but real cfgs write: it prints "Couldn't find
+# activation function <name>, going with ReLU" and runs ReLU (src/activations.c), so they are
+# read as ReLU with a note saying so.
+RELU_FALLBACK = ("silu",)
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,11 @@ class Translator:
         self.layers: list[Output] = []  # by Darknet layer index
         self.sections: list[DarknetSection] = []  # the view, by Darknet layer index
         self.used: set[int] = set()  # Darknet layers some later layer reads
+        self.notes: list[str] = []  # what the table says under it about how the cfg was read
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def emit(
         self, where: Position, name: str, kind: str, inputs: list[Output] | Output, **args: Any
@@ -89,6 +99,13 @@ class Translator:
     def activation(self, opts: Options, default: str, index: int, source: Output) -> Output:
         """The activation after ``source``, named ``layer_<index>``; ``source`` itself for linear."""
         name = opts.text("activation", default)
+        if name in RELU_FALLBACK:
+            self.note(
+                f"activation={name}: Darknet's get_activation does not know {name!r} and runs ReLU "
+                f'("Couldn\'t find activation function {name}, going with ReLU"); read as ReLU, '
+                "as Darknet runs it"
+            )
+            name = "relu"
         if name in DARKNET_ONLY_ACTIVATIONS:
             raise SpecError(
                 f"activation={name} has no torch.nn module of the same definition", opts.where("activation")
@@ -132,7 +149,8 @@ class Translator:
 
     def has_activation(self, opts: Options, default: str) -> bool:
         """Whether the section ends in an activation layer (not linear)."""
-        return ACTIVATIONS.get(opts.text("activation", default), ()) is not None
+        name = opts.text("activation", default)
+        return name in RELU_FALLBACK or ACTIVATIONS.get(name, ()) is not None
 
     def outputs(self) -> list[str]:
         """The detection heads, any layer whose output nothing reads, and the last layer."""
@@ -140,8 +158,17 @@ class Translator:
         return [
             out.name
             for i, (out, section) in enumerate(zip(self.layers, self.sections))
-            if section.kind in ("yolo", "region") or i not in self.used or i == last
+            if section.kind in ("yolo", "region", "detection") or i not in self.used or i == last
         ]
+
+
+Translated = tuple[Output, DarknetSection]
+Handler = Callable[[Translator, int, Options, Output], Translated]
+
+
+def section(index: int, kind: str, prev: Output, out: Output, **fields: Any) -> DarknetSection:
+    """The view's record of Darknet layer ``index``: it reads ``prev`` and gives ``out``."""
+    return DarknetSection(index, kind, prev.name, out.name, **fields)
 
 
 def shaped(out: Output, c: int, h: int, w: int, flat: bool = False) -> Output:

@@ -23,8 +23,10 @@ class DarknetSection:
 
     ``kind`` is the word Darknet's printout starts the row with (``conv``, ``max``, ``route``,
     ``shortcut``, ``upsample``, ``avg``, ``yolo``, ``region``, ``dropout``, ``connected``,
-    ``reorg``; ``scale`` for [sam] and [scale_channels]). ``input`` is the node whose output the
-    layer reads (``input``: the network input), ``output`` the node that gives its output;
+    ``reorg`` ([reorg], reorg_old_layer.c), ``reorg3d`` ([reorg3d], reorg_layer.c), ``softmax``,
+    ``cost``, ``crop``, ``local``, ``detection``; ``scale`` for [sam] and [scale_channels]).
+    ``input`` is the node whose output the layer reads (``input``: the network input),
+    ``output`` the node that gives its output;
     ``sources`` are the Darknet layer indices a [route], [shortcut] or [sam] reads, resolved.
     The other fields are the section's options as Darknet reads them, where its row shows them.
     """
@@ -42,6 +44,7 @@ class DarknetSection:
     sources: tuple[int, ...] = ()
     group_id: int = 0
     probability: float = 0.0
+    xnor: bool = False  # a [convolutional] with xnor=1: Darknet prints "convX" and a 32nd of the BFLOPs
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,8 @@ def darknet_layers(view: DarknetView, report: Report) -> tuple[DarknetLayer, ...
     BFLOPs follow Darknet: a convolution's are 2·weights·out_h·out_w/1e9 (src/convolutional_layer.c),
     i.e. 2 × cnncalc's MACs for one image; a [maxpool]'s size²·c·out_h·out_w/1e9 (src/maxpool_layer.c)
     and a [shortcut]'s out_w·out_h·out_c·inputs/1e9 (src/shortcut_layer.c), which cnncalc's MACs do
-    not count; every other layer sets none ([connected] included, whose MACs cnncalc counts).
+    not count; an XNOR convolution's a 32nd of its convolution's; every other layer sets none
+    ([connected] and [local] included, whose MACs cnncalc counts).
     """
     shapes = {layer.path or layer.name: layer.output_shape for layer in report.layers}
     shapes[INPUT] = report.input_shape
@@ -102,7 +106,9 @@ def bflops(section: DarknetSection, shape_in: tuple[int, int, int], shape_out: t
         # make_convolutional_layer: l.nweights = (c / groups) * n * size * size (ints);
         # l.bflops = (2.0 * l.nweights * l.out_h * l.out_w) / 1000000000.
         weights = _c_int(shape_in[2] // section.groups * section.filters * section.size * section.size)
-        return float32(2.0 * weights * h * w / 1e9)
+        flops = float32(2.0 * weights * h * w / 1e9)
+        # "if (l.xnor) l.bflops = l.bflops / 32;": a float divided in float
+        return float32(flops / 32) if section.xnor else flops
     if section.kind == "max":
         # make_maxpool_layer: l.bflops = (l.size*l.size*l.c * l.out_h*l.out_w) / 1000000000.
         return float32(_c_int(section.size * section.size * c * h * w) / 1e9)
