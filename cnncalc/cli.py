@@ -33,8 +33,10 @@ from cnncalc.errors import ArgumentError, CnncalcError, LimitError, Position, Sp
 from cnncalc.limits import Limits
 from cnncalc.options import (
     ColorOpt,
+    CountOpt,
     DebugOpt,
     FromTorchOpt,
+    FuseOpt,
     InputOpt,
     ListFormatOpt,
     OptimizerName,
@@ -321,6 +323,8 @@ def shape(
             "valid for every size the network accepts.",
         ),
     ] = False,
+    count: CountOpt = None,
+    fuse: FuseOpt = False,
     width: WidthOpt = None,
     color: ColorOpt = True,
     skip_unknown: SkipUnknownOpt = False,
@@ -328,7 +332,7 @@ def shape(
     debug: DebugOpt = False,
 ) -> None:
     """Output shape, parameters, MACs and memory of every layer, and the totals."""
-    from cnncalc.engine.analyze import analyze
+    from cnncalc.count import report_under
     from cnncalc.render import Shapes
     from cnncalc.sources import load_reads
 
@@ -340,6 +344,8 @@ def shape(
                     f"--darknet is short for --format darknet, not --format {format}", "darknet"
                 )
             out = OutputOptions("darknet", output, width, color)
+        if out.chosen == "darknet" and (count is not None or fuse):
+            raise ArgumentError("--format darknet prints Darknet's own figures: use --count darknet", "count")
         reads = load_reads(_given(sources, from_torch), _options(ctx, input, skip_unknown))
         if symbolic:
             if flops or plot is not None or depth is not None:
@@ -348,7 +354,8 @@ def shape(
                 )
             _emit(_formulas([r.network for r in reads]), out)
             return
-        reports = tuple(analyze(r.network) for r in reads)
+        reports = tuple(report_under(r.network, count, fuse) for r in reads)
+        flops = flops and not any(r.count is not None and r.count.unit == "FLOPs" for r in reports)
         for r in reads:
             _warn_training(r.network)
         if plot is not None:

@@ -299,6 +299,32 @@ class Totals(_Flops):
 
 
 @dataclass(frozen=True)
+class CountInfo:
+    """Which tool's convention a report's MACs follow (``--count``; :mod:`cnncalc.count`):
+    ``unit`` "FLOPs" where the tool counts FLOPs (then ``macs`` holds that figure), ``fused``
+    when BatchNorm was folded first, and the layers whose figure the tool's rules leave
+    unknown (counted 0)."""
+
+    name: str
+    unit: str = "MACs"
+    fused: bool = False
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How a table names the column's figure: ``FLOPs (ultralytics)``."""
+        return f"{self.unit} ({self.name})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "fused": self.fused,
+            "unknown_layers": list(self.unknown),
+        }
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything cnncalc computed about one network."""
 
@@ -316,6 +342,8 @@ class Report:
     notes: tuple[str, ...] = ()
     # one shape per output, in ``outputs`` order (``output_shape`` is the first)
     output_shapes: tuple[Shape, ...] = ()
+    # the convention of ``macs`` when --count chose one (None: cnncalc's own MACs)
+    count: CountInfo | None = None
 
     @property
     def heads(self) -> tuple[Shape, ...]:
@@ -336,6 +364,8 @@ class Report:
             data["unused_modules"] = [{"module": m, "params": n} for m, n in self.unused]
         if self.notes:
             data["notes"] = list(self.notes)
+        if self.count is not None:
+            count_json(self.count, data)
         return data
 
     def _figures(self) -> dict[str, Any]:
@@ -357,6 +387,17 @@ class Report:
         from cnncalc.render.jsonout import render
 
         return render([self])
+
+
+def count_json(count: CountInfo, data: dict[str, Any]) -> None:
+    """A counted report's JSON: the top-level ``"count"``, ``totals.flops`` where the convention
+    counts FLOPs, and null for the figures an unknown layer leaves unknown."""
+    data["count"] = count.to_dict()
+    totals = data["totals"]
+    if count.unknown:
+        totals["macs"] = None
+    if count.unit == "FLOPs":
+        totals["flops"] = totals["macs"]
 
 
 @dataclass(frozen=True)

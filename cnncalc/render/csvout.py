@@ -7,6 +7,7 @@ import io
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import escape
+from cnncalc.render.numbers import ops_label
 from cnncalc.report import Report
 
 if TYPE_CHECKING:
@@ -44,7 +45,11 @@ def render(reports: list[Report], flops: bool = False) -> str:
     """All layers of all reports in one table."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS + (["flops"] if flops else []))
+    counted = next((r for r in reports if r.count is not None), None)
+    header = (
+        COLUMNS if counted is None else [ops_label(counted).lower() if c == "macs" else c for c in COLUMNS]
+    )
+    writer.writerow(header + (["flops"] if flops else []))
     for report in reports:
         name = escape(report.name or "")
         for layer in report.layers:

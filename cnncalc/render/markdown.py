@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from cnncalc.errors import escape
 from cnncalc.layers.base import fmt_shape
-from cnncalc.render.numbers import count, size, thousands
+from cnncalc.render.numbers import count, count_note, ops_label, size, thousands
 from cnncalc.report import Report
 
 if TYPE_CHECKING:
@@ -21,8 +21,8 @@ def row(cells: list[str]) -> str:
 def render(reports: list[Report], flops: bool = False) -> str:
     """One heading and table per network, with a totals line under each."""
     blocks = []
-    ops = "FLOPs" if flops else "MACs"
     for report in reports:
+        ops = ops_label(report, flops)
         lines = [f"### {escape(report.name or 'network')}", ""]
         lines.append(f"Input {fmt_shape(report.input_shape)}, {report.dtype}.")
         lines.append("")
@@ -64,6 +64,9 @@ def render(reports: list[Report], flops: bool = False) -> str:
             f"{thousands(t.trainable_params)}, non-trainable {thousands(t.non_trainable_params)}; "
             f"{size(t.param_bytes)}. {ops}: {count(total)}."
         )
+        note = count_note(report)
+        if note:
+            lines += ["", escape(note) + "."]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cnncalc.report import Report
 
 
 def thousands(n: int) -> str:
@@ -39,3 +43,25 @@ def exact(value: Fraction | int) -> str:
 def per_axis(values: tuple[Fraction | int, ...]) -> str:
     """Values per spatial axis joined like a kernel size: ``7×5``, ``1/2×1/2``."""
     return "×".join(exact(Fraction(v)) for v in values) if values else "-"
+
+
+def ops_label(report: Report, flops: bool = False) -> str:
+    """The name of the MACs column: ``MACs``, ``FLOPs``, or under ``--count`` the convention's
+    unit and name, ``MACs (fvcore)``, ``FLOPs (ultralytics)``."""
+    count = report.count
+    if count is None:
+        return "FLOPs" if flops else "MACs"
+    return f"{'FLOPs' if flops or count.unit == 'FLOPs' else 'MACs'} ({count.name})"
+
+
+def count_note(report: Report) -> str | None:
+    """The line under a counted table: whose convention, and the layers it leaves unknown."""
+    count = report.count
+    if count is None:
+        return None
+    fused = ", BatchNorm folded into the convolutions" if count.fused else ""
+    line = f"{count.unit} as {count.name} counts them{fused}"
+    if count.unknown:
+        shown = ", ".join(count.unknown[:5]) + (", …" if len(count.unknown) > 5 else "")
+        line += f"; unknown under its rules, counted 0: {len(count.unknown)} layers ({shown})"
+    return line
