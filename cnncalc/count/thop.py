@@ -4,14 +4,16 @@ found through the module's class hierarchy, plus the matrix products that functi
 outside every module with a rule of its own (``functional_hooks``: torch.matmul, ``@``, bmm,
 einsum, F.linear, F.multi_head_attention_forward, F.scaled_dot_product_attention). A module
 without a rule counts 0 (SiLU, GELU, Sigmoid, Hardswish, LocalResponseNorm, ...); so do
-additions, concatenations and every other functional call.
+additions, concatenations and every other functional call. Code inside a module of a class
+derived from a hooked torch.nn class (torchvision's LayerNorm2d) counts by that class's hook,
+once, on the row of that class's own operation (:func:`_inside`).
 """
 
 from __future__ import annotations
 
 import math
 
-from cnncalc.count import Convention, Rule, Site
+from cnncalc.count import MOVES, Convention, Rule, Site
 
 
 def conv(site: Site) -> int:
@@ -172,8 +174,21 @@ FUNCTION_RULES: dict[str, Rule] = {
 }
 
 
+def _inside(site: Site) -> int | None:
+    """A row inside a module of a class derived from a hooked torch.nn class: thop's hook counts
+    the module, on its input, and suppresses what runs inside. Where the module rearranges its
+    input and runs its base's own operation (torchvision's LayerNorm2d: permute, F.layer_norm,
+    permute back), that operation's row has the hook's figure (same elements, same affine) and
+    the rearrangements 0; any other row has no figure of its own."""
+    if site.kind == site.within:
+        return MODULE_RULES[site.kind](site)
+    return 0 if site.kind in MOVES else None
+
+
 def rule(site: Site) -> int | None:
     """A module's hook, a functional product's count, 0 for anything else."""
+    if site.within in MODULE_RULES:
+        return _inside(site)
     found = (MODULE_RULES if site.is_module else FUNCTION_RULES).get(site.kind)
     return found(site) if found is not None else 0
 

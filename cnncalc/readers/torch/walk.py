@@ -314,9 +314,22 @@ class Walk:
             self._name(scope, layer.kind),
             [v.handle for v in emit.inputs],
             position=self.where,
-            origin=_origin(node),
+            origin=_origin(node) + self._within(stack),
         )
         return Live(handle, shape)
+
+    def _within(self, stack: list[_Call]) -> str:
+        """``@<class>`` when a functional row runs inside a module whose class derives from a
+        torch.nn layer class (timm's and torchvision's LayerNorm2d from nn.LayerNorm): a counter
+        hooking modules by class hierarchy counts that module, not the row (cnncalc.count)."""
+        for _, path, _ in reversed(stack):
+            module = self._module_at(path.partition("@")[0])
+            if module is None or type(module).__module__.startswith("torch.nn."):
+                continue
+            for cls in type(module).__mro__[1:]:
+                if cls.__module__.startswith("torch.nn.modules.") and cls.__name__ not in _CONTAINERS:
+                    return f"@{cls.__name__}"
+        return ""
 
     def _name(self, scope: str, kind: str) -> str:
         key = (scope, kind.lower())
@@ -365,6 +378,9 @@ class Walk:
 
 
 _PIECE_OPS = {"split", "split_with_sizes", "chunk", "unbind", "getitem"}
+
+# torch.nn classes that hold modules and compute nothing of their own
+_CONTAINERS = {"Module", "Sequential", "ModuleList", "ModuleDict"}
 
 # Tensor methods that torch.export names like their operators (``a @ b`` and ``a.matmul(b)`` are
 # both ``method_descriptor.matmul``), and the operator's symbol
