@@ -1,65 +1,56 @@
 """Darknet's convention (AlexeyAB's darknet, the BFLOPs it prints as it loads a cfg): the
 operations of :mod:`cnncalc.readers.darknet.view`, counted in FLOPs for one image. A
-convolution counts 2 per multiply-add (Darknet's kernels are square: a 2d convolution with
-another kernel has no Darknet figure), a max-pool size²·c per output position, a shortcut one
-addition per element per added layer; every other layer 0, fully connected ones included.
+convolution counts 2 per multiply-add (2 · weights · output positions), a max-pool kernel · c
+per output position, a shortcut one addition per element per added layer; every other layer 0,
+fully connected ones included. Darknet's kernels are square and 2d: a convolution or max-pool of
+another shape counts by the same formula (the DFL of a YOLOv8 head is cnncalc's Conv3d); a
+transposed convolution has no figure.
 """
 
 from __future__ import annotations
+
+import math
 
 from cnncalc.count import Convention, Rule, Site
 from cnncalc.readers.darknet.view import conv_flops, maxpool_flops, shortcut_flops
 
 
-def _square(value: int | tuple[int, ...]) -> int | None:
-    """A kernel size as Darknet's one ``size``; None for a kernel that is not square."""
-    if isinstance(value, int):
-        return value
-    return value[0] if len(set(value)) == 1 else None
+def _positions(site: Site) -> tuple[int, int]:
+    """Darknet's (out_h, out_w), or, beyond 2d, the output positions as one axis."""
+    spatial = site.output[-site.layer.dims :]
+    return (spatial[0], spatial[1]) if len(spatial) == 2 else (1, math.prod(spatial))
 
 
-def _hw(site: Site) -> tuple[int, int, int]:
-    c, h, w = site.output[-3:]
-    return c, h, w
-
-
-def conv(site: Site) -> int | None:
+def conv(site: Site) -> int:
     """conv_flops: 2 · weights · out_h · out_w."""
-    if _square(site.arg("kernel_size")) is None or len(site.output) not in (3, 4):
-        return None
-    _, h, w = _hw(site)
-    return conv_flops(site.geometry.weights, h, w)
+    return conv_flops(site.geometry.weights, *_positions(site))
 
 
-def maxpool(site: Site) -> int | None:
-    """maxpool_flops: size² · c · out_h · out_w."""
-    size = _square(site.arg("kernel_size"))
-    if size is None or len(site.output) not in (3, 4):
-        return None
-    c, h, w = _hw(site)
-    return maxpool_flops(size, c, h, w)
+def maxpool(site: Site) -> int:
+    """maxpool_flops: size² · c · out_h · out_w (size² the kernel's positions)."""
+    kernel: int | tuple[int, ...] = site.arg("kernel_size")
+    dims = site.layer.dims
+    window = math.prod(kernel) if isinstance(kernel, tuple) else kernel**dims
+    c = site.output[-(dims + 1)]
+    h, w = _positions(site)
+    return maxpool_flops(1, window * c, h, w)
 
 
-def shortcut(site: Site) -> int | None:
+def shortcut(site: Site) -> int:
     """shortcut_flops: out_w · out_h · out_c · (inputs − 1)."""
-    if len(site.output) not in (3, 4):
-        return None
-    c, h, w = _hw(site)
-    return shortcut_flops(w, h, c, len(site.inputs) - 1)
+    return shortcut_flops(
+        math.prod(site.output[1:]) if len(site.output) > 1 else 1, 1, 1, len(site.inputs) - 1
+    )
 
 
-RULES: dict[str, Rule] = {"Conv2d": conv, "MaxPool2d": maxpool, "Add": shortcut}
+RULES: dict[str, Rule] = {
+    **{f"Conv{n}d": conv for n in (1, 2, 3)},
+    **{f"MaxPool{n}d": maxpool for n in (1, 2, 3)},
+    "Add": shortcut,
+}
 
 # kinds Darknet has no layer for, whose operations it would count: no figure
-_NO_DARKNET_LAYER = {
-    "Conv1d",
-    "Conv3d",
-    "ConvTranspose1d",
-    "ConvTranspose2d",
-    "ConvTranspose3d",
-    "MaxPool1d",
-    "MaxPool3d",
-}
+_NO_DARKNET_LAYER = {f"ConvTranspose{n}d" for n in (1, 2, 3)}
 
 
 def rule(site: Site) -> int | None:
