@@ -586,6 +586,8 @@ def equiv(
     input: InputOpt = None,
     format: TableFormatOpt = None,
     output: OutputOpt = None,
+    count: CountOpt = None,
+    fuse: FuseOpt = False,
     width: WidthOpt = None,
     color: ColorOpt = True,
     skip_unknown: SkipUnknownOpt = False,
@@ -593,7 +595,7 @@ def equiv(
     debug: DebugOpt = False,
 ) -> None:
     """Compare two designs: exit 0 when output shape and receptive field agree, 1 when not."""
-    from cnncalc.engine.analyze import analyze
+    from cnncalc.count import report_under
     from cnncalc.engine.compare import equivalence
     from cnncalc.render import Compared
     from cnncalc.sources import load_one
@@ -602,8 +604,8 @@ def equiv(
     with _errors(debug, out):
         options = _options(ctx, input, skip_unknown)
         result = equivalence(
-            analyze(load_one(a, options, "<arg 1>").network),
-            analyze(load_one(b, options, "<arg 2>").network),
+            report_under(load_one(a, options, "<arg 1>").network, count, fuse),
+            report_under(load_one(b, options, "<arg 2>").network, count, fuse),
         )
         _emit(Compared(result, result.a.name or a, result.b.name or b), out)
     if not result.equivalent:

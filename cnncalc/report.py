@@ -447,17 +447,20 @@ class Equivalence:
                 "output_shapes": [list(shape) for shape in r.heads],
                 "receptive_field": r.receptive_field.to_dict() if r.receptive_field else None,
                 "params": r.totals.params,
-                "macs": r.totals.macs,
+                "macs": None if r.count is not None and r.count.unknown else r.totals.macs,
                 "activation_bytes": r.totals.activation_bytes,
             }
 
-        return {
+        out = {
             "equivalent": self.equivalent,
             "same_output_shape": self.same_shape,
             "same_receptive_field": self.same_field,
             "a": side(self.a),
             "b": side(self.b),
         }
+        if self.a.count is not None:
+            out["count"] = {"name": self.a.count.name, "unit": self.a.count.unit, "fused": self.a.count.fused}
+        return out
 
 
 @dataclass(frozen=True)

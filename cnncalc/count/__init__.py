@@ -143,8 +143,14 @@ class Site:
         ``torch.relu``, ``operator.add`` is ``a + b``); for a functional kind as written, the
         PyTorch spelling cnncalc's twins use."""
         if self.origin and not self.is_module:
-            return self.origin
+            return self.origin.partition("@")[0]
         return "" if self.is_module else _WRITTEN.get(self.kind, "")
+
+    @property
+    def within(self) -> str:
+        """For a functional row the PyTorch reader met inside a module whose class derives
+        from a torch.nn layer class: that class's name (``LayerNorm``), else ""."""
+        return self.origin.partition("@")[2] if not self.is_module else ""
 
     @property
     def sdpa(self) -> bool:
