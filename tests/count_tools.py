@@ -100,10 +100,31 @@ def ultralytics_get_flops(model: Any, imgsz: int) -> float:
 
 
 def fused(model: Any, torch: Any) -> Any:
-    """``model`` with every BatchNorm folded into the convolution before it (torch.fx's
-    ``fuse``, the same folding as Ultralytics' ``fuse_conv_and_bn``)."""
+    """A copy of ``model`` with every BatchNorm folded into the convolution before it, in place
+    of the module tree (``torch.nn.utils.fusion.fuse_conv_bn_eval``, the folding of
+    Ultralytics' ``fuse_conv_and_bn``): the pairs are found in torch.fx's trace, a convolution
+    whose only user is a BatchNorm, as torch.fx's own ``fuse`` finds them."""
+    import copy
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from torch.fx.experimental.optimization import fuse
+        from torch.fx import symbolic_trace
+        from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-        return fuse(model.eval())
+        model = copy.deepcopy(model).eval()
+        modules = dict(model.named_modules())
+        nn = torch.nn
+        for node in symbolic_trace(model).graph.nodes:
+            norm = modules.get(node.target) if node.op == "call_module" else None
+            source = node.args[0] if norm is not None and node.args else None
+            if (
+                not isinstance(norm, nn.modules.batchnorm._BatchNorm)
+                or getattr(source, "op", "") != "call_module"
+            ):
+                continue
+            conv = modules[source.target]
+            if isinstance(conv, nn.modules.conv._ConvNd) and len(source.users) == 1:
+                transpose = isinstance(conv, nn.modules.conv._ConvTransposeNd)
+                model.set_submodule(source.target, fuse_conv_bn_eval(conv, norm, transpose=transpose))
+                model.set_submodule(node.target, nn.Identity())
+        return model
