@@ -258,3 +258,38 @@ def test_fuse_folds_batchnorm(runner: CliRunner) -> None:
     data = json.loads(runner.invoke(app, args).output)
     assert [layer["type"] for layer in data["layers"]] == ["Conv2d", "ReLU"]
     assert data["totals"]["params"] == 3 * 8 * 9 + 8
+
+
+class _Spellings(torch.nn.Module):  # type: ignore[misc]
+    """The same operators spelled the ways ptflops tells apart: it patches torch.add, Tensor.add,
+    F.relu and Tensor.matmul, not ``+``, torch.relu or ``@``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.relu = torch.nn.ReLU()
+
+    def forward(self, x: Any) -> Any:
+        y = self.relu(self.conv(x))
+        y = torch.add(y, y) + torch.nn.functional.relu(y)
+        y = y.add(torch.relu(y))
+        z = y.flatten(2)
+        product = z @ z.transpose(1, 2)
+        return product.matmul(z) + torch.matmul(product, z)
+
+
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_functional_spellings(tool: str) -> None:
+    importorskip(tool)
+    model = _Spellings().eval()
+    network = cnncalc.from_torch(model, (1, 3, 6, 6))
+    assert _ours(network, tool) == TOOLS[tool](model, torch.zeros(1, 3, 6, 6))
+
+
+def test_equiv_names_the_convention(runner: CliRunner) -> None:
+    a, b = "Conv2d(8, 8, 3, padding=1); Conv2d(8, 8, 3, padding=1)", "Conv2d(8, 8, 5, padding=2)"
+    result = runner.invoke(app, ["equiv", "-i", "1,8,4,4", a, b, "--count", "ptflops", "-f", "json"])
+    data = json.loads(result.output)
+    assert data["count"] == {"name": "ptflops", "unit": "MACs", "fused": False}
+    # ptflops: 8 · 8 · 3 · 3 · 16 multiply-adds and 8 · 16 biases per convolution
+    assert data["a"]["macs"] == 2 * (8 * 8 * 9 * 16 + 8 * 16)

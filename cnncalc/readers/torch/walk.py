@@ -401,6 +401,7 @@ def _origin(node: Any) -> str:
         return origin
     lines = [line.strip() for line in str(node.meta.get("stack_trace") or "").splitlines() if line.strip()]
     code = lines[-1] if lines and not lines[-1].startswith("File ") else ""
+    code = code.replace(f"torch.{name}(", "(")  # torch.add(a, b) is builtin_function_or_method.add
     method, operator = f".{name}(" in code, _OPERATORS[name] in code.replace(f".{name}(", "")
     if method != operator:
         return origin if method else f"operator.{name}"
