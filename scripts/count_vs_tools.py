@@ -3,6 +3,10 @@ cnncalc's ``--count`` under that tool's convention; write docs/coverage/count.md
 
     python scripts/count_vs_tools.py            # the examples, six torchvision models, YOLOv8n
     python scripts/count_vs_tools.py --zoo      # every torchvision classification model
+    python scripts/count_vs_tools.py --zoo --resume   # continue: skip the models already run
+
+Rows go to docs/coverage/count.jsonl as each model finishes; the Markdown table is written from
+all of them.
 
 The shipped examples (examples/*.yaml) run as their PyTorch twins (tests/torch_build.py: every
 layer a torch.nn module, Add as ``a + b``); torchvision's models are built on the CPU (the tools
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import signal
 import sys
 import time
@@ -41,6 +46,7 @@ from tests.count_tools import (  # noqa: E402 - after the path is set
 TOOLS = ("fvcore", "thop", "ptflops", "ultralytics")
 SAMPLE = ("resnet50", "mobilenet_v2", "densenet121", "efficientnet_b0", "vit_b_16", "convnext_tiny")
 OUT = ROOT / "docs" / "coverage" / "count.md"
+ROWS = ROOT / "docs" / "coverage" / "count.jsonl"
 
 
 class Timeout(Exception):  # noqa: N818 - raised by the alarm, named for what happened
@@ -87,12 +93,14 @@ def _compare(label: str, model: Any, network: Any, x: Any, torch: Any, timeout: 
     return rows
 
 
-def examples(torch: Any, timeout: int) -> list[dict[str, Any]]:
+def examples(torch: Any, timeout: int, skip: set[str]) -> list[dict[str, Any]]:
     import cnncalc
     from tests.torch_build import to_torch
 
     rows = []
     for path in sorted((ROOT / "examples").glob("*.yaml")):
+        if f"examples/{path.name}" in skip:
+            continue
         network = cnncalc.load(str(path))
         model = to_torch(network, torch).eval()
         x = torch.zeros(network.input_shape)
@@ -100,7 +108,9 @@ def examples(torch: Any, timeout: int) -> list[dict[str, Any]]:
     return rows
 
 
-def torchvision_models(names: list[str], torch: Any, timeout: int, done: Any = None) -> list[dict[str, Any]]:
+def torchvision_models(
+    names: list[str], torch: Any, timeout: int, skip: set[str], done: Any = None
+) -> list[dict[str, Any]]:
     import torchvision
     from torch_coverage import _input_shape, _spec
 
@@ -110,6 +120,8 @@ def torchvision_models(names: list[str], torch: Any, timeout: int, done: Any = N
 
     rows = []
     for name in names:
+        if name in skip:
+            continue
         spec = parse_spec(_spec("torchvision", name), Position("<torch>"))
         model = torchvision.models.get_model(name, **dict(spec.kwargs)).eval()
         shape = _input_shape("torchvision", name, model)
@@ -120,14 +132,17 @@ def torchvision_models(names: list[str], torch: Any, timeout: int, done: Any = N
                 {"model": name, "input": list(shape), "tool": "-", "failed": f"not read: {exc.message}"}
             )
             continue
-        rows += _compare(name, model, network, torch.zeros(shape), torch, timeout)
+        found = _compare(name, model, network, torch.zeros(shape), torch, timeout)
+        rows += found
         if done is not None:
-            done(rows)
+            done(found)
     return rows
 
 
-def yolov8n(torch: Any) -> list[dict[str, Any]]:
+def yolov8n(torch: Any, skip: set[str]) -> list[dict[str, Any]]:
     """YOLOv8n at 640: Ultralytics' model, and what its ``model.fuse()`` prints."""
+    if "YOLOv8n (Ultralytics)" in skip:
+        return []
     import copy
 
     from ultralytics.nn import tasks
@@ -197,6 +212,16 @@ def markdown(rows: list[dict[str, Any]], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The examples, then YOLOv8n, then torchvision's models by name; tools in TOOLS order."""
+
+    def key(r: dict[str, Any]) -> tuple[int, str, int]:
+        group = 0 if r["model"].startswith("examples/") else 1 if r["model"].startswith("YOLO") else 2
+        return group, r["model"], TOOLS.index(r["tool"]) if r["tool"] in TOOLS else -1
+
+    return sorted(rows, key=key)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -204,6 +229,12 @@ def main() -> None:
     parser.add_argument("--zoo", action="store_true", help="every torchvision classification model")
     parser.add_argument("--models", help="torchvision models to run, comma-separated")
     parser.add_argument("--timeout", type=int, default=300, help="seconds per tool and model")
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the rows of count.jsonl, skip their models"
+    )
+    parser.add_argument(
+        "--shard", default="0/1", help="I/N: every N-th model from the I-th (parallel sweeps)"
+    )
     args = parser.parse_args()
     stub_torchvision()
     signal.signal(signal.SIGALRM, _alarm)
@@ -212,15 +243,31 @@ def main() -> None:
 
     torch.set_grad_enabled(True)
     if args.zoo:
-        names = sorted(torchvision.models.list_models(module=torchvision.models))
+        # cheapest first (torchvision's published GFLOPS), so a sweep stopped early has the most
+        everything = torchvision.models.list_models(module=torchvision.models)
+        names = sorted(everything, key=lambda n: torchvision.models.get_model_weights(n).DEFAULT.meta["_ops"])
     else:
         names = args.models.split(",") if args.models else list(SAMPLE)
+    index, count = (int(part) for part in args.shard.split("/"))
+    names = names[index::count]
     command = "python scripts/count_vs_tools.py" + (" --zoo" if args.zoo else "")
-    first = examples(torch, args.timeout) + yolov8n(torch)
-    rows = first + torchvision_models(
-        names, torch, args.timeout, lambda so_far: OUT.write_text(markdown(first + so_far, command))
+    kept = (
+        [json.loads(line) for line in ROWS.read_text().splitlines()] if args.resume and ROWS.exists() else []
     )
-    OUT.write_text(markdown(rows, command))
+    if not args.resume:
+        ROWS.write_text("")
+    skip = {r["model"] for r in kept}
+
+    def done(found: list[dict[str, Any]]) -> None:
+        with ROWS.open("a") as out:
+            out.writelines(json.dumps(r) + "\n" for r in found)
+        # every row so far, those of a sweep running beside this one (--shard) included
+        everything = [json.loads(line) for line in ROWS.read_text().splitlines()]
+        OUT.write_text(markdown(_ordered(everything), command))
+
+    done(examples(torch, args.timeout, skip))
+    done(yolov8n(torch, skip))
+    torchvision_models(names, torch, args.timeout, skip, done)
     print(f"wrote {OUT.relative_to(ROOT)}")
 
 

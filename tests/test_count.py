@@ -76,10 +76,12 @@ def _ours(network: Network, tool: str) -> int | None:
     return count(network, analyze(network), tool).total
 
 
+# LeNet-5, and a batch of 4 (ptflops reports one image of it)
+@pytest.mark.parametrize("example", ["lenet5.yaml", "seed_conv2d.yaml"])
 @pytest.mark.parametrize("tool", sorted(TOOLS))
-def test_lenet5_example(tool: str) -> None:
+def test_examples(tool: str, example: str) -> None:
     importorskip(tool)
-    network = cnncalc.load(str(EXAMPLES / "lenet5.yaml"))
+    network = cnncalc.load(str(EXAMPLES / example))
     x = torch.zeros(network.input_shape)
     assert _ours(network, tool) == TOOLS[tool](_twin(network), x)
 

@@ -108,6 +108,8 @@ class Site:
     output: Shape
     geometry: Geometry
     origin: str = ""
+    # the network input's batch size (its first axis)
+    batch: int = 1
 
     @property
     def x(self) -> Shape:
@@ -226,6 +228,7 @@ def sites(network: Network, report: Report) -> list[Site]:
     """Each layer of ``network`` with the shapes ``report`` (its analysis) found."""
     shapes = {layer.index: layer.output_shape for layer in report.layers}
     shapes[NETWORK_INPUT] = network.input_shape
+    batch = network.input_shape[0] if network.input_shape else 1
     out = []
     for node in network.nodes:
         xs = tuple(shapes[i] for i in node.inputs)
@@ -234,7 +237,7 @@ def sites(network: Network, report: Report) -> list[Site]:
             geometry = Geometry(shapes[node.index], params, macs, spatial)
         else:
             geometry = node.layer.apply(xs[0])
-        out.append(Site(node.layer, xs, shapes[node.index], geometry, node.origin))
+        out.append(Site(node.layer, xs, shapes[node.index], geometry, node.origin, batch))
     return out
 
 

@@ -5,9 +5,12 @@ pytorch backend): forward hooks on modules whose class is exactly one of ``MODUL
 ``F.interpolate``, ``torch.matmul``/``mm``/``bmm``, ``torch.add``, ``torch.mul``). Patching
 counts a call wherever it happens, so a module whose forward calls a patched function counts
 twice: ``nn.ReLU`` counts its output once by its hook and its input once through ``F.relu``.
+ptflops reports one image (``get_model_complexity_info(model, input_res)`` builds a batch of
+one): the figure of a batch of N is counted and divided by N (unknown where that is no whole
+number).
 Convolutions and linear layers count their bias; ``a + b`` and ``a * b`` are not patched (0).
 A module of a class ptflops does not map exactly (a subclass) counts what its forward calls,
-which cnncalc does not see: unknown. ptflops reports one image: compare at batch 1.
+which cnncalc does not see: unknown.
 """
 
 from __future__ import annotations
@@ -68,10 +71,10 @@ def _interpolate(site: Site) -> int | None:
 
 
 def upsample(site: Site) -> int | None:
-    """nn.Upsample: upsample_flops_counter_hook (the elements of one output sample) and
-    F.interpolate's."""
+    """nn.Upsample: upsample_flops_counter_hook (the elements of ``output[0]``, the output of
+    a batch of one) and F.interpolate's."""
     inner = _interpolate(site)
-    return None if inner is None else math.prod(site.output[1:]) + inner
+    return None if inner is None else math.prod(site.output) + inner
 
 
 MODULE_RULES: dict[str, Rule] = {
@@ -158,6 +161,14 @@ FUNCTION_RULES: dict[str, Rule] = {
 
 
 def rule(site: Site) -> int | None:
+    """The layer's count for one image: :func:`batch_rule` over the batch size."""
+    figure = batch_rule(site)
+    if figure is None or figure % site.batch:
+        return None
+    return figure // site.batch
+
+
+def batch_rule(site: Site) -> int | None:
     """A hooked module's count, a patched function's, 0 for anything else."""
     if site.kind == "MultiheadAttention" and site.is_module:
         return multihead_attention(site)
