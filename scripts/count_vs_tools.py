@@ -128,9 +128,12 @@ def torchvision_models(
         try:
             network = cnncalc.from_torch(model, shape)
         except CnncalcError as exc:
-            rows.append(
+            refused = [
                 {"model": name, "input": list(shape), "tool": "-", "failed": f"not read: {exc.message}"}
-            )
+            ]
+            rows += refused
+            if done is not None:
+                done(refused)
             continue
         found = _compare(name, model, network, torch.zeros(shape), torch, timeout)
         rows += found
@@ -190,6 +193,7 @@ def markdown(rows: list[dict[str, Any]], command: str) -> str:
     compared = [r for r in rows if "theirs" in r]
     exact = sum(1 for r in compared if _status(r) == "exact")
     models = len({r["model"] for r in rows})
+    refused = len({r["model"] for r in rows if r["tool"] == "-"})
     lines = [
         "# `--count` against the tools themselves",
         "",
@@ -198,7 +202,8 @@ def markdown(rows: list[dict[str, Any]], command: str) -> str:
         "torchvision's models through `--from-torch`, YOLOv8n through the Ultralytics reader). MACs,",
         "except ultralytics: FLOPs, twice thop's count of the model with BatchNorm folded.",
         "",
-        f"**{exact} of {len(compared)} figures exact** over {models} models.",
+        f"**{exact} of {len(compared)} figures exact** over {models - refused} models read"
+        f" ({refused} more not read by cnncalc: the reason in their row).",
         "",
         "| model | input | tool | tool's figure | cnncalc --count | check |",
         "|---|---|---|---:|---:|---|",
