@@ -33,9 +33,11 @@ from cnncalc.errors import ArgumentError, CnncalcError, LimitError, Position, Sp
 from cnncalc.limits import Limits
 from cnncalc.options import (
     ColorOpt,
+    CountOpt,
     DebugOpt,
     DepthOpt,
     FromTorchOpt,
+    FuseOpt,
     InputOpt,
     InputsOpt,
     ListFormatOpt,
@@ -317,6 +319,8 @@ def shape(
             "valid for every size the network accepts.",
         ),
     ] = False,
+    count: CountOpt = None,
+    fuse: FuseOpt = False,
     width: WidthOpt = None,
     color: ColorOpt = True,
     skip_unknown: SkipUnknownOpt = False,
@@ -324,7 +328,7 @@ def shape(
     debug: DebugOpt = False,
 ) -> None:
     """Output shape, parameters, MACs and memory of every layer, and the totals."""
-    from cnncalc.engine.analyze import analyze
+    from cnncalc.count import report_under
     from cnncalc.render import Shapes
     from cnncalc.sources import load_reads
 
@@ -336,6 +340,8 @@ def shape(
                     f"--darknet is short for --format darknet, not --format {format}", "darknet"
                 )
             out = OutputOptions("darknet", output, width, color)
+        if out.chosen == "darknet" and (count is not None or fuse):
+            raise ArgumentError("--format darknet prints Darknet's own figures: use --count darknet", "count")
         reads = load_reads(_given(sources, from_torch), _options(ctx, input, skip_unknown))
         if symbolic:
             if flops or plot is not None or depth is not None or inputs:
@@ -345,7 +351,8 @@ def shape(
                 )
             _emit(_formulas([r.network for r in reads]), out)
             return
-        reports = tuple(analyze(r.network) for r in reads)
+        reports = tuple(report_under(r.network, count, fuse) for r in reads)
+        flops = flops and not any(r.count is not None and r.count.unit == "FLOPs" for r in reports)
         for r in reads:
             _warn_training(r.network)
         if plot is not None:
@@ -580,6 +587,8 @@ def equiv(
     input: InputOpt = None,
     format: TableFormatOpt = None,
     output: OutputOpt = None,
+    count: CountOpt = None,
+    fuse: FuseOpt = False,
     width: WidthOpt = None,
     color: ColorOpt = True,
     skip_unknown: SkipUnknownOpt = False,
@@ -587,7 +596,7 @@ def equiv(
     debug: DebugOpt = False,
 ) -> None:
     """Compare two designs: exit 0 when output shape and receptive field agree, 1 when not."""
-    from cnncalc.engine.analyze import analyze
+    from cnncalc.count import report_under
     from cnncalc.engine.compare import equivalence
     from cnncalc.render import Compared
     from cnncalc.sources import load_one
@@ -596,8 +605,8 @@ def equiv(
     with _errors(debug, out):
         options = _options(ctx, input, skip_unknown)
         result = equivalence(
-            analyze(load_one(a, options, "<arg 1>").network),
-            analyze(load_one(b, options, "<arg 2>").network),
+            report_under(load_one(a, options, "<arg 1>").network, count, fuse),
+            report_under(load_one(b, options, "<arg 2>").network, count, fuse),
         )
         _emit(Compared(result, result.a.name or a, result.b.name or b), out)
     if not result.equivalent:

@@ -59,6 +59,10 @@ class Node:
     position: Position | None = None
     arg_positions: Mapping[str, Position] = field(default_factory=dict)
     path: str = ""
+    # how a reader met the layer, for the FLOPs conventions of other tools (cnncalc.count): ""
+    # as written; the PyTorch reader's "module:<class>" for a module call, or the exported
+    # node's torch_fn ("function.relu" for F.relu, "method_descriptor.add" for ``+``)
+    origin: str = ""
 
     @property
     def label(self) -> str:
@@ -310,9 +314,10 @@ class NetworkBuilder:
         arg_positions: Mapping[str, Position] | None = None,
         trainable: bool = True,
         claimed: bool = False,
+        origin: str = "",
     ) -> int:
         """Add a layer; returns its handle. ``name`` is local to the current scope; ``claimed``
-        says it was reserved with :meth:`claim` already."""
+        says it was reserved with :meth:`claim` already; ``origin`` is :attr:`Node.origin`."""
         if len(self._pending) >= self.limits.max_layers:
             raise LimitError(
                 f"the network has more than the limit of {self.limits.max_layers:,} layers",
@@ -349,6 +354,7 @@ class NetworkBuilder:
                 position,
                 arg_positions or {},
                 path,
+                origin,
             )
         )
         self._names[path] = handle
@@ -419,6 +425,7 @@ class NetworkBuilder:
                         p.position,
                         p.arg_positions,
                         p.path,
+                        p.origin,
                     )
                     for new, old in enumerate(order)
                     for p in (pending[old],)

@@ -132,6 +132,21 @@ ScaleOpt = Annotated[
         show_default=False,
     ),
 ]
+# the tools whose FLOPs conventions cnncalc.count reproduces
+CountName = Literal["torchvision", "fvcore", "thop", "ptflops", "ultralytics", "darknet"]
+CountOpt = Annotated[
+    CountName | None,
+    typer.Option(
+        "--count",
+        help="Count MACs as this tool does: torchvision (cnncalc's own), fvcore, thop, ptflops, "
+        "ultralytics (FLOPs: 2 × thop, BatchNorm folded) or darknet (FLOPs: its BFLOPs).",
+        show_default=False,
+    ),
+]
+FuseOpt = Annotated[
+    bool,
+    typer.Option("--fuse", help="Fold each BatchNorm into the convolution before it, as deployment does."),
+]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback on errors.")]
 
 

@@ -303,6 +303,32 @@ class Totals(_Flops):
 
 
 @dataclass(frozen=True)
+class CountInfo:
+    """Which tool's convention a report's MACs follow (``--count``; :mod:`cnncalc.count`):
+    ``unit`` "FLOPs" where the tool counts FLOPs (then ``macs`` holds that figure), ``fused``
+    when BatchNorm was folded first, and the layers whose figure the tool's rules leave
+    unknown (counted 0)."""
+
+    name: str
+    unit: str = "MACs"
+    fused: bool = False
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How a table names the column's figure: ``FLOPs (ultralytics)``."""
+        return f"{self.unit} ({self.name})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "fused": self.fused,
+            "unknown_layers": list(self.unknown),
+        }
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything cnncalc computed about one network."""
 
@@ -320,6 +346,8 @@ class Report:
     notes: tuple[str, ...] = ()
     # one shape per output, in ``outputs`` order (``output_shape`` is the first)
     output_shapes: tuple[Shape, ...] = ()
+    # the convention of ``macs`` when --count chose one (None: cnncalc's own MACs)
+    count: CountInfo | None = None
 
     @property
     def heads(self) -> tuple[Shape, ...]:
@@ -340,6 +368,8 @@ class Report:
             data["unused_modules"] = [{"module": m, "params": n} for m, n in self.unused]
         if self.notes:
             data["notes"] = list(self.notes)
+        if self.count is not None:
+            count_json(self.count, data)
         return data
 
     def _figures(self) -> dict[str, Any]:
@@ -361,6 +391,17 @@ class Report:
         from cnncalc.render.jsonout import render
 
         return render([self])
+
+
+def count_json(count: CountInfo, data: dict[str, Any]) -> None:
+    """A counted report's JSON: the top-level ``"count"``, ``totals.flops`` where the convention
+    counts FLOPs, and null for the figures an unknown layer leaves unknown."""
+    data["count"] = count.to_dict()
+    totals = data["totals"]
+    if count.unknown:
+        totals["macs"] = None
+    if count.unit == "FLOPs":
+        totals["flops"] = totals["macs"]
 
 
 @dataclass(frozen=True)
@@ -410,17 +451,20 @@ class Equivalence:
                 "output_shapes": [list(shape) for shape in r.heads],
                 "receptive_field": r.receptive_field.to_dict() if r.receptive_field else None,
                 "params": r.totals.params,
-                "macs": r.totals.macs,
+                "macs": None if r.count is not None and r.count.unknown else r.totals.macs,
                 "activation_bytes": r.totals.activation_bytes,
             }
 
-        return {
+        out = {
             "equivalent": self.equivalent,
             "same_output_shape": self.same_shape,
             "same_receptive_field": self.same_field,
             "a": side(self.a),
             "b": side(self.b),
         }
+        if self.a.count is not None:
+            out["count"] = {"name": self.a.count.name, "unit": self.a.count.unit, "fused": self.a.count.fused}
+        return out
 
 
 @dataclass(frozen=True)

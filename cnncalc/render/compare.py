@@ -10,7 +10,7 @@ from cnncalc.errors import escape
 from cnncalc.layers.base import fmt_shape
 from cnncalc.render.csvout import csv_table, dims
 from cnncalc.render.markdown import row
-from cnncalc.render.numbers import exact, per_axis, thousands, times
+from cnncalc.render.numbers import exact, ops_label, per_axis, thousands, times
 from cnncalc.report import DenseReport, Equivalence, Ratio, Report, Shape
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def _equiv_rows(
             rows.append((title + suffix, per_axis(va[i]) if va else "?", per_axis(vb[i]) if vb else "?"))
     out = [[title, x, y, same(x, y)] for title, x, y in rows]
     out.append(["params", number(a.totals.params), number(b.totals.params), _ratio(eq.params)])
-    out.append(["MACs", number(a.totals.macs), number(b.totals.macs), _ratio(eq.macs)])
+    out.append([ops_label(a), number(a.totals.macs), number(b.totals.macs), _ratio(eq.macs)])
     return out
 
 

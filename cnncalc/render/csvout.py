@@ -7,6 +7,7 @@ import io
 from typing import TYPE_CHECKING
 
 from cnncalc.errors import escape
+from cnncalc.render.numbers import ops_label
 from cnncalc.report import LayerReport, Report
 
 if TYPE_CHECKING:
@@ -49,7 +50,11 @@ def render(reports: list[Report], flops: bool = False, depth: int | None = None,
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS + (["flops"] if flops else []) + (["inputs"] if inputs else []))
+    counted = next((r for r in reports if r.count is not None), None)
+    header = (
+        COLUMNS if counted is None else [ops_label(counted).lower() if c == "macs" else c for c in COLUMNS]
+    )
+    writer.writerow(header + (["flops"] if flops else []) + (["inputs"] if inputs else []))
     for report in reports:
         name = escape(report.name or "")
         numbers = layer_numbers(report)

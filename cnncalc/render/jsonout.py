@@ -168,7 +168,26 @@ def _report_json_data(report: Report, flops: bool) -> dict[str, Any]:
     data["layers"] = _layer_lines(report.layers, flops)
     if flops:
         data["totals"]["flops"] = report.totals.flops
+    count = report.count
+    if count is not None and (count.unknown or count.unit == "FLOPs"):
+        data["layers"] = _counted_lines(report, flops)
     return data
+
+
+def _counted_lines(report: Report, flops: bool) -> _Lines:
+    """The layers of a report counted under another tool's convention: null MACs where the
+    tool's figure is unknown, and ``"flops"`` where the convention counts FLOPs."""
+    assert report.count is not None
+    unknown, in_flops = set(report.count.unknown), report.count.unit == "FLOPs"
+    lines = _Lines()
+    for layer in report.layers:
+        item = layer.to_dict()
+        if item["path"] in unknown:
+            item["macs"] = None
+        if in_flops or flops:
+            item["flops"] = item["macs"] if in_flops or item["macs"] is None else 2 * item["macs"]
+        lines.append(json.dumps(item))
+    return lines
 
 
 def render(reports: list[Report], flops: bool = False) -> str:

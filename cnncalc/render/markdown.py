@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from cnncalc.errors import escape
 from cnncalc.layers.base import fmt_shape
-from cnncalc.render.numbers import count, size, thousands
+from cnncalc.render.numbers import count, count_note, ops_label, size, thousands
 from cnncalc.report import Report
 
 if TYPE_CHECKING:
@@ -25,8 +25,8 @@ def render(reports: list[Report], flops: bool = False, depth: int | None = None,
     from cnncalc.render.table import inputs_cell, layer_numbers, tree_entries, tree_labels
 
     blocks = []
-    ops = "FLOPs" if flops else "MACs"
     for report in reports:
+        ops = ops_label(report, flops)
         lines = [f"### {escape(report.name or 'network')}", ""]
         lines.append(f"Input {fmt_shape(report.input_shape)}, {report.dtype}.")
         lines.append("")
@@ -75,6 +75,9 @@ def render(reports: list[Report], flops: bool = False, depth: int | None = None,
             f"{thousands(t.trainable_params)}, non-trainable {thousands(t.non_trainable_params)}; "
             f"{size(t.param_bytes)}. {ops}: {count(total)}."
         )
+        note = count_note(report)
+        if note:
+            lines += ["", escape(note) + "."]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cnncalc.report import Report
 
 
 def thousands(n: int) -> str:
@@ -51,3 +55,25 @@ def times(ratio: Fraction | int) -> str:
     separators (``1.39×``, ``2,626.86×``)."""
     ratio = Fraction(ratio)
     return f"{ratio.numerator:,}×" if ratio.denominator == 1 else f"{float(ratio):,.2f}×"
+
+
+def ops_label(report: Report, flops: bool = False) -> str:
+    """The name of the MACs column: ``MACs``, ``FLOPs``, or under ``--count`` the convention's
+    unit and name, ``MACs (fvcore)``, ``FLOPs (ultralytics)``."""
+    count = report.count
+    if count is None:
+        return "FLOPs" if flops else "MACs"
+    return f"{'FLOPs' if flops or count.unit == 'FLOPs' else 'MACs'} ({count.name})"
+
+
+def count_note(report: Report) -> str | None:
+    """The line under a counted table: whose convention, and the layers it leaves unknown."""
+    count = report.count
+    if count is None:
+        return None
+    fused = ", BatchNorm folded into the convolutions" if count.fused else ""
+    line = f"{count.unit} as {count.name} counts them{fused}"
+    if count.unknown:
+        shown = ", ".join(count.unknown[:5]) + (", …" if len(count.unknown) > 5 else "")
+        line += f"; unknown under its rules, counted 0: {len(count.unknown)} layers ({shown})"
+    return line

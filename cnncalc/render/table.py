@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from cnncalc.errors import escape
 from cnncalc.layers.base import fmt_shape
-from cnncalc.render.numbers import count, si, size, thousands
+from cnncalc.render.numbers import count, count_note, ops_label, si, size, thousands
 from cnncalc.report import BlockReport, LayerReport, Report, Shape
 
 if TYPE_CHECKING:
@@ -321,8 +321,8 @@ def shape_tables(
     """One table per network: output shape, parameters, MACs (or FLOPs) and memory per layer;
     with ``inputs``, a last column of the layers feeding each (by index)."""
     out: list[RenderableType] = []
-    ops = "FLOPs" if flops else "MACs"
     for report in reports:
+        ops = ops_label(report, flops)
         t = report.totals
         title = f"{escape(report.name or 'network')} · input {fmt_shape(report.input_shape)} · {report.dtype}"
         total_ops = t.flops if flops else t.macs
@@ -360,6 +360,7 @@ def shape_tables(
             f"non-trainable {thousands(t.non_trainable_params)}",
             f"{ops}: {count(total_ops)} · activations {size(t.activation_bytes)}",
             *_read_notes(report),
+            *filter(None, [count_note(report)]),
         )
         out.append(Summary(summary))
     return out

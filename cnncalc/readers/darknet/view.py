@@ -103,19 +103,36 @@ def bflops(section: DarknetSection, shape_in: tuple[int, int, int], shape_out: t
     """Darknet's ``l.bflops`` of one layer, from its (w, h, c) input and output."""
     w, h, c = shape_out
     if section.kind == "conv":
-        # make_convolutional_layer: l.nweights = (c / groups) * n * size * size (ints);
-        # l.bflops = (2.0 * l.nweights * l.out_h * l.out_w) / 1000000000.
-        weights = _c_int(shape_in[2] // section.groups * section.filters * section.size * section.size)
-        flops = float32(2.0 * weights * h * w / 1e9)
+        # make_convolutional_layer: l.bflops = (2.0 * l.nweights * l.out_h * l.out_w) / 1000000000.
+        flops = float32(
+            conv_flops(shape_in[2] // section.groups * section.filters * section.size * section.size, h, w)
+            / 1e9
+        )
         # "if (l.xnor) l.bflops = l.bflops / 32;": a float divided in float
         return float32(flops / 32) if section.xnor else flops
     if section.kind == "max":
-        # make_maxpool_layer: l.bflops = (l.size*l.size*l.c * l.out_h*l.out_w) / 1000000000.
-        return float32(_c_int(section.size * section.size * c * h * w) / 1e9)
+        return float32(maxpool_flops(section.size, c, h, w) / 1e9)
     if section.kind == "shortcut":
-        # make_shortcut_layer: l.bflops = l.out_w * l.out_h * l.out_c * l.n / 1000000000.
-        return float32(_c_int(w * h * c * len(section.sources)) / 1e9)
+        return float32(shortcut_flops(w, h, c, len(section.sources)) / 1e9)
     return 0.0
+
+
+def conv_flops(weights: int, out_h: int, out_w: int) -> int:
+    """A [convolutional] layer's operations, exactly: make_convolutional_layer's
+    ``l.nweights = (c / groups) * n * size * size`` (C ints) and ``l.bflops = (2.0 * l.nweights
+    * l.out_h * l.out_w) / 1000000000.`` before the division."""
+    return 2 * _c_int(weights) * out_h * out_w
+
+
+def maxpool_flops(size: int, c: int, out_h: int, out_w: int) -> int:
+    """A [maxpool]'s: make_maxpool_layer's ``l.size*l.size*l.c * l.out_h*l.out_w`` (C ints)."""
+    return _c_int(size * size * c * out_h * out_w)
+
+
+def shortcut_flops(w: int, h: int, c: int, sources: int) -> int:
+    """A [shortcut]'s: make_shortcut_layer's ``l.out_w * l.out_h * l.out_c * l.n`` (C ints), with
+    ``l.n`` the layers it adds to the previous one."""
+    return _c_int(w * h * c * sources)
 
 
 def _whc(shape: tuple[int, ...]) -> tuple[int, int, int]:

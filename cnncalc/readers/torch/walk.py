@@ -245,7 +245,10 @@ class Walk:
         out = [n for n in calls if any(u not in inside for u in n.users)] or [calls[-1]]
         shape = self._check(layer, [inputs[0].shape], out[-1], where)
         self._count(layer, [inputs[0].shape], frozenset(params), where)
-        handle = self.builder.add(layer, path, [inputs[0].handle], position=self.where)
+        origin = f"module:{type(module).__module__}.{type(module).__qualname__}"
+        if any(op_name(n) == "scaled_dot_product_attention" for n in calls):
+            origin += ":sdpa"  # MultiheadAttention called with need_weights=False
+        handle = self.builder.add(layer, path, [inputs[0].handle], position=self.where, origin=origin)
         value = Live(handle, shape)
         for node in out:
             val = node.meta.get("val")
@@ -307,9 +310,26 @@ class Walk:
         self._count(layer, shapes, params, where)
         scope = stack[-1][1] if stack else ""
         handle = self.builder.add(
-            layer, self._name(scope, layer.kind), [v.handle for v in emit.inputs], position=self.where
+            layer,
+            self._name(scope, layer.kind),
+            [v.handle for v in emit.inputs],
+            position=self.where,
+            origin=_origin(node) + self._within(stack),
         )
         return Live(handle, shape)
+
+    def _within(self, stack: list[_Call]) -> str:
+        """``@<class>`` when a functional row runs inside a module whose class derives from a
+        torch.nn layer class (timm's and torchvision's LayerNorm2d from nn.LayerNorm): a counter
+        hooking modules by class hierarchy counts that module, not the row (cnncalc.count)."""
+        for _, path, _ in reversed(stack):
+            module = self._module_at(path.partition("@")[0])
+            if module is None or type(module).__module__.startswith("torch.nn."):
+                continue
+            for cls in type(module).__mro__[1:]:
+                if cls.__module__.startswith("torch.nn.modules.") and cls.__name__ not in _CONTAINERS:
+                    return f"@{cls.__name__}"
+        return ""
 
     def _name(self, scope: str, kind: str) -> str:
         key = (scope, kind.lower())
@@ -358,6 +378,34 @@ class Walk:
 
 
 _PIECE_OPS = {"split", "split_with_sizes", "chunk", "unbind", "getitem"}
+
+# torch.nn classes that hold modules and compute nothing of their own
+_CONTAINERS = {"Module", "Sequential", "ModuleList", "ModuleDict"}
+
+# Tensor methods that torch.export names like their operators (``a @ b`` and ``a.matmul(b)`` are
+# both ``method_descriptor.matmul``), and the operator's symbol
+_OPERATORS = {"matmul": "@", "add": "+", "sub": "-", "mul": "*", "div": "/"}
+
+
+def _origin(node: Any) -> str:
+    """How the forward called a functional row's operator (:attr:`cnncalc.graph.Node.origin`):
+    export's ``torch_fn`` (``function.relu`` for F.relu), with ``a + b`` told from ``a.add(b)``
+    by the source line of the call: ``operator.add`` or ``method_descriptor.add``, and
+    ``method_descriptor.add?`` where the line has both spellings or is not available."""
+    torch_fn = node.meta.get("torch_fn")
+    if not torch_fn:
+        return ""
+    origin = str(torch_fn[1])
+    kind, _, name = origin.partition(".")
+    if kind != "method_descriptor" or name not in _OPERATORS:
+        return origin
+    lines = [line.strip() for line in str(node.meta.get("stack_trace") or "").splitlines() if line.strip()]
+    code = lines[-1] if lines and not lines[-1].startswith("File ") else ""
+    code = code.replace(f"torch.{name}(", "(")  # torch.add(a, b) is builtin_function_or_method.add
+    method, operator = f".{name}(" in code, _OPERATORS[name] in code.replace(f".{name}(", "")
+    if method != operator:
+        return origin if method else f"operator.{name}"
+    return origin + "?"
 
 
 def _live(value: Any) -> bool:

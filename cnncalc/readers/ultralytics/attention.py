@@ -18,10 +18,10 @@ def _product(e: Emit, q: int, k: int, v: int, scale: float) -> int:
     tensors: (…, dv, N)."""
     qs = e.add("Arith", q, None, op="mul", value=scale)
     qt = e.add("Transpose", qs, None, dim0=-2, dim1=-1)
-    attn = e.add("MatMul", [qt, k], None)
-    attn = e.add("Softmax", attn, None, dim=-1)
+    attn = e.add("MatMul", [qt, k], None, origin="operator.matmul")
+    attn = e.add("Softmax", attn, None, origin="method_descriptor.softmax", dim=-1)
     at = e.add("Transpose", attn, None, dim0=-2, dim1=-1)
-    return e.add("MatMul", [v, at], None)
+    return e.add("MatMul", [v, at], None, origin="operator.matmul")
 
 
 def attention(e: Emit, x: int, dim: int, num_heads: int = 8, attn_ratio: float = 0.5) -> int:

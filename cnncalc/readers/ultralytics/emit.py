@@ -39,12 +39,17 @@ class Emit:
         name: str | None = None,
         *,
         trainable: bool = True,
+        origin: str = "",
         **args: Any,
     ) -> int:
-        """One cnncalc layer fed by ``x`` (one handle or several, for a merge)."""
+        """One cnncalc layer fed by ``x`` (one handle or several, for a merge); ``origin`` names
+        the function Ultralytics' forward calls where that is no module (see
+        :attr:`cnncalc.graph.Node.origin`): ``x.softmax(1)`` is ``method_descriptor.softmax``."""
         inputs = [x] if isinstance(x, int) else list(x)
         layer = make_layer(kind, self.where, **args)
-        handle = self.builder.add(layer, name, inputs, position=self.where, trainable=trainable)
+        handle = self.builder.add(
+            layer, name, inputs, position=self.where, trainable=trainable, origin=origin
+        )
         self.shapes[handle] = _output(layer, [self.shapes.get(i) for i in inputs])
         return handle
 

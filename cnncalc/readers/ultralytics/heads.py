@@ -59,7 +59,7 @@ def dfl(e: Emit, x: int, reg_max: int) -> int:
     its c1 weights and its 4·a·c1 multiply-adds are those of DFL's convolution."""
     with e.module("dfl", "DFL"):
         y = e.add("Unflatten", x, None, dim=1, unflattened_size=(1, 4, reg_max))
-        y = e.add("Softmax", y, None, dim=3)
+        y = e.add("Softmax", y, None, origin="method_descriptor.softmax", dim=3)
         y = e.add(
             "Conv3d",
             y,
@@ -170,7 +170,14 @@ def proto26(e: Emit, xs: Sequence[int], ch: Sequence[int], c_: int, c2: int, nc:
     feat = xs[0]
     for i, (x, c1) in enumerate(zip(xs[1:], ch[1:])):
         up = c(e, f"feat_refine.{i}", x, c1, ch[0], 1)
-        up = e.add("Upsample", up, None, scale_factor=float(2 ** (i + 1)), mode="nearest")
+        up = e.add(
+            "Upsample",
+            up,
+            None,
+            origin="function.interpolate",
+            scale_factor=float(2 ** (i + 1)),
+            mode="nearest",
+        )
         feat = e.add("Add", [feat, up], None)
     y = proto(e, c(e, "feat_fuse", feat, ch[0], c_, 3), c_, c_, c2)
     semseg = conv_params(ch[0], c_, 3) + conv_params(c_, c_, 3) + c_ * nc + nc
@@ -218,4 +225,4 @@ def classify(
     y = e.add("Flatten", y, None, start_dim=1)
     y = e.add("Dropout", y, "drop", p=0.0)
     y = e.add("Linear", y, "linear", in_features=1280, out_features=c2)
-    return e.add("Softmax", y, None, dim=1)
+    return e.add("Softmax", y, None, origin="method_descriptor.softmax", dim=1)

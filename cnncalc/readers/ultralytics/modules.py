@@ -328,7 +328,15 @@ def elan1(e: Emit, x: int, c1: int, c2: int, c3_: int, c4: int) -> int:
 def _avg2(e: Emit, x: int) -> int:
     # F.avg_pool2d(x, 2, 1, 0, False, True): kernel 2, stride 1, no padding
     return e.add(
-        "AvgPool2d", x, None, kernel_size=2, stride=1, padding=0, ceil_mode=False, count_include_pad=True
+        "AvgPool2d",
+        x,
+        None,
+        origin="builtin_function_or_method.avg_pool2d",
+        kernel_size=2,
+        stride=1,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
     )
 
 
@@ -343,7 +351,7 @@ def adown(e: Emit, x: int, c1: int, c2: int) -> int:
     ch = c2 // 2
     a, b = chunk2(e, _avg2(e, x), c1 // 2)
     a = c(e, "cv1", a, c1 // 2, ch, 3, 2, 1)
-    b = e.add("MaxPool2d", b, None, kernel_size=3, stride=2, padding=1)
+    b = e.add("MaxPool2d", b, None, origin="function.max_pool2d", kernel_size=3, stride=2, padding=1)
     b = c(e, "cv2", b, c1 // 2, ch, 1, 1, 0)
     return e.add("Concat", [a, b], None, dim=1)
 
@@ -453,5 +461,7 @@ def cb_fuse(e: Emit, parts: Sequence[tuple[int, Sequence[int], int]], last: int)
     resized = []
     for x, c2s, index in parts:
         piece = e.add("Narrow", x, None, dim=1, start=sum(c2s[:index]), length=c2s[index])
-        resized.append(e.add("Upsample", piece, None, size=list(size), mode="nearest"))
+        resized.append(
+            e.add("Upsample", piece, None, origin="function.interpolate", size=list(size), mode="nearest")
+        )
     return e.add("Add", [*resized, last], None)
