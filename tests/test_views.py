@@ -32,16 +32,9 @@ layers:
   - {type: Add, name: sum, from: [a, b]}
 """
 
-# tests/test_graphs.py's misaligned merge: a 3×3 with padding 1 (centre 0) added to a padded
-# 2×2 (centre -1/2)
-MISALIGNED = """
-input: [1, 1, 16, 16]
-layers:
-  - {type: Conv2d, name: a, in_channels: 1, out_channels: 1, kernel_size: 3, padding: 1}
-  - {type: ZeroPad2d, name: pad, padding: [1, 0, 1, 0], from: input}
-  - {type: Conv2d, name: b, in_channels: 1, out_channels: 1, kernel_size: 2}
-  - {type: Add, name: merge, from: [a, b]}
-"""
+# tests/test_graphs.py's misaligned merge (a 3×3 with padding 1, centre 0, added to a padded
+# 2×2, centre -1/2), the file the golden views read
+MISALIGNED = str(Path(__file__).resolve().parent / "data" / "views" / "misaligned.yaml")
 
 
 def _write(tmp_path: Path, text: str) -> str:
@@ -114,8 +107,8 @@ def test_inputs_column(runner: CliRunner, tmp_path: Path) -> None:
         assert rows["sum"].endswith(" 0, 1")
 
 
-def test_misaligned_merges_are_marked_in_every_format(runner: CliRunner, tmp_path: Path) -> None:
-    path = _write(tmp_path, MISALIGNED)
+def test_misaligned_merges_are_marked_in_every_format(runner: CliRunner) -> None:
+    path = MISALIGNED
     table = runner.invoke(app, ["rf", path, "--width", "200"]).stdout
     merge = next(line for line in table.splitlines() if "merge (Add)" in line)
     assert merge.rstrip().endswith("~")
